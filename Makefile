@@ -1,0 +1,64 @@
+# The platform's entry points. On a fresh Debian machine with Python 3.11:
+#   make run    set up everything and start the platform on http://127.0.0.1:8000
+#   make test   set up everything and run unit, contract, integration and deploy tests
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+CRM := $(VENV)/bin/crm
+PORT ?= 8000
+PYTEST_ARGS ?=
+STAMP := $(VENV)/.installed
+
+.PHONY: run test migrate bench replay-dead-letters dead-letters k8s-validate broker venv clean help
+
+help:
+	@sed -n 's/^#   //p' Makefile
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=...)")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --no-deps -r requirements.lock
+	$(PY) -m pip install -q --no-deps -e .
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+broker:
+	@scripts/ensure-rabbitmq.sh
+
+migrate: venv broker
+	$(CRM) migrate all
+
+run: venv broker
+	$(CRM) run --port $(PORT)
+
+test: venv broker
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: venv broker
+	$(PY) -m bench.run
+
+replay-dead-letters: venv broker
+	$(CRM) dead-letters list
+	$(CRM) dead-letters replay --all
+
+dead-letters: venv broker
+	$(CRM) dead-letters list
+
+k8s-validate: venv
+	bash deploy/k8s/validate.sh
+
+clean:
+	rm -rf var/ .pytest_cache
+
+# make up     the platform as Kubernetes runs it: each process detached, one PostgreSQL database
+#             each (crm_<name>), 2 competing customers replicas (UP_REPLICAS_CUSTOMERS); logs in var/up/
+# make down   stop what `make up` started (SIGTERM, then SIGKILL after UP_STOP_TIMEOUT)
+.PHONY: up down
+up: venv broker
+	$(PY) scripts/platform_up.py up
+
+down: venv broker
+	$(PY) scripts/platform_up.py down

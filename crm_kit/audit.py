@@ -1,0 +1,195 @@
+"""The audit trail: who changed what, when, and in which request -- recorded for you.
+
+Every :class:`~crm_kit.uow.UnitOfWork` attaches :func:`attach` to its session.
+On each flush, every new, changed or deleted instance of a mapped class is
+written to the service's ``audit_log`` table (``crm_kit.db``) in the same
+transaction as the change:
+
+- ``entity``: the class's ``__audit_entity__`` (default: its name, lower case);
+- ``entity_id``: its ``id``;
+- ``action``: ``create`` / ``update`` / ``delete``, or the label the use case
+  gave with ``uow.audit_action("convert")`` (it applies to every entry of that
+  unit of work written after it is set);
+- ``actor_id``: ``uow.audit_actor`` if the use case set it (an event handler
+  acting for the user who caused the event), else the principal in context
+  (:func:`crm_kit.context.current_principal`);
+- ``request_id``: :func:`crm_kit.context.current_request_id`;
+- ``changes``: ``{field: [before, after]}`` with JSON-safe values (Decimal and
+  dates as strings); a create has ``before`` null, a delete ``after`` null.
+
+Every mapped class is audited unless it says ``__audited__ = False``; columns in
+``AUDIT_EXCLUDED`` (bookkeeping) and the class's ``__audit_exclude__`` are left
+out. Changes made with Core statements (team tables, kit tables) are not seen
+by the ORM: record them with ``uow.audit_record(...)``.
+
+:func:`history` reads one record's entries, newest first, keyset-paginated.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+
+from marshmallow import Schema, fields
+from sqlalchemy import event, insert, inspect, select
+from sqlalchemy.orm import Session, attributes
+
+from crm_kit.context import current_principal, current_request_id
+from crm_kit.db import utcnow
+from crm_kit.ids import new_id
+from crm_kit.pagination import decode_cursor, encode_cursor
+from crm_kit.schemas import ListQuery, load
+
+TABLE = "audit_log"
+AUDIT_EXCLUDED = frozenset({"version", "created_at", "updated_at"})
+
+
+def json_safe(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [json_safe(v) for v in value]
+    return str(value)
+
+
+def entity_name(obj_or_cls) -> str:
+    cls = obj_or_cls if isinstance(obj_or_cls, type) else type(obj_or_cls)
+    return getattr(cls, "__audit_entity__", None) or cls.__name__.lower()
+
+
+def _audited(obj) -> bool:
+    return getattr(type(obj), "__audited__", True)
+
+
+def _columns(obj):
+    excluded = AUDIT_EXCLUDED | set(getattr(type(obj), "__audit_exclude__", ()))
+    return [attr.key for attr in inspect(obj).mapper.column_attrs if attr.key not in excluded]
+
+
+def _snapshot(obj) -> dict:
+    state = inspect(obj)
+    return {key: state.attrs[key].loaded_value for key in _columns(obj)}
+
+
+def changes_of(obj, kind: str) -> dict:
+    """``{field: [before, after]}`` of an instance being created, updated or deleted."""
+    if kind == "create":
+        return {k: [None, json_safe(v)] for k, v in _snapshot(obj).items()
+                if v is not None and v is not attributes.NO_VALUE}
+    if kind == "delete":
+        return {k: [json_safe(v), None] for k, v in _snapshot(obj).items()
+                if v is not None and v is not attributes.NO_VALUE}
+    out = {}
+    for key in _columns(obj):
+        hist = attributes.get_history(obj, key, passive=attributes.PASSIVE_NO_INITIALIZE)
+        if not hist.added and not hist.deleted:
+            continue
+        before = hist.deleted[0] if hist.deleted else None
+        after = hist.added[0] if hist.added else None
+        if before == after:
+            continue
+        out[key] = [json_safe(before), json_safe(after)]
+    return out
+
+
+class AuditTrail:
+    """Per unit of work: the action label, the actor override, and the entries to write."""
+
+    def __init__(self, table):
+        self.table = table
+        self.action: str | None = None
+        self.actor: str | None = None
+
+    def row(self, entity: str, entity_id, action: str, changes: dict, label: bool = True) -> dict:
+        """One entry; ``label``: the use case's action label (if set) replaces ``action``."""
+        principal = current_principal()
+        return {
+            "id": new_id(), "entity": entity, "entity_id": str(entity_id),
+            "action": (self.action if label else None) or action,
+            "actor_id": self.actor or (principal.user_id if principal else None),
+            "request_id": current_request_id(), "at": utcnow(), "changes": json_safe(changes),
+        }
+
+    def write(self, session: Session, rows: list[dict]) -> None:
+        if rows:
+            session.connection().execute(insert(self.table), rows)
+
+    def after_flush(self, session: Session, _flush_context) -> None:
+        rows = []
+        for kind, objs in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
+            for obj in objs:
+                if not _audited(obj):
+                    continue
+                changes = changes_of(obj, kind)
+                if kind == "update" and not changes:
+                    continue
+                key = inspect(obj).mapper.primary_key_from_instance(obj)
+                rows.append(self.row(entity_name(obj), ":".join(str(k) for k in key), kind, changes))
+        self.write(session, rows)
+
+
+def attach(session: Session, metadata) -> AuditTrail | None:
+    """Record every flush of ``session`` in ``metadata``'s ``audit_log`` (if it has one)."""
+    table = metadata.tables.get(TABLE)
+    if table is None:
+        return None
+    trail = AuditTrail(table)
+    event.listen(session, "after_flush", trail.after_flush)
+    return trail
+
+
+# -- reading -----------------------------------------------------------------
+class AuditEntry(Schema):
+    id = fields.String(required=True)
+    entity = fields.String(required=True, metadata={"description": "e.g. lead, customer, contact"})
+    entity_id = fields.String(required=True)
+    action = fields.String(required=True, metadata={
+        "description": "create, update, delete, or the use case's label (convert, team_member_set, ...)"})
+    actor_id = fields.String(required=True, allow_none=True, metadata={"description": "the user who did it"})
+    request_id = fields.String(required=True, allow_none=True, metadata={"description": "X-Request-ID"})
+    at = fields.DateTime(required=True)
+    changes = fields.Dict(keys=fields.String(), values=fields.List(fields.Raw(allow_none=True)), required=True,
+                          metadata={"description": "{field: [before, after]}"})
+
+
+class AuditList(Schema):
+    items = fields.List(fields.Nested(AuditEntry), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+
+
+_entry = AuditEntry()
+
+
+def history(session: Session, metadata, entity: str, entity_id: str, limit: int, cursor: str | None) -> dict:
+    """One record's audit entries, newest first: ``{"items": [...], "next_cursor": ...}``."""
+    table = metadata.tables[TABLE]
+    stmt = select(table).where(table.c.entity == entity, table.c.entity_id == entity_id)
+    if cursor:
+        stmt = stmt.where(table.c.id < decode_cursor(cursor))
+    rows = session.execute(stmt.order_by(table.c.id.desc()).limit(limit + 1)).mappings().all()
+    next_cursor = encode_cursor(rows[limit - 1]["id"]) if len(rows) > limit else None
+    return {"items": [_entry.dump(dict(r)) for r in rows[:limit]], "next_cursor": next_cursor}
+
+
+def record_history(uow, principal, model, record_id: str, resource: str, query: dict | None) -> dict:
+    """The use case behind every ``<resource>_history`` RPC: the record's audit entries,
+    newest first, for callers who may read it (``NotFound`` otherwise)."""
+    from crm_kit.errors import Forbidden
+    from crm_kit.scopes import get_for_read
+    if principal is None:
+        raise Forbidden("No authenticated principal on this call.")
+    params = load(_history_query, query or {})
+    with uow:
+        get_for_read(uow.session, model, record_id, principal, resource)
+        return history(uow.session, uow.metadata, entity_name(model), record_id, params["limit"], params["cursor"])
+
+
+_history_query = ListQuery()

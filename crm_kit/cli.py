@@ -1,0 +1,99 @@
+"""``crm``: the one command for running and operating the platform.
+
+    crm serve <name>                 run one service (or the gateway)
+    crm migrate <name>|all           database migrations + broker topology
+    crm makemigrations <name> -m M   new Alembic revision from the models
+    crm run [--port 8000]            the whole platform locally, one process each
+    crm dead-letters list            parked messages, per handler
+    crm dead-letters replay <dlq>    move parked messages back to their handler
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def main(argv=None) -> int:
+    from crm_kit.config import ALL_PROCESSES
+    parser = argparse.ArgumentParser(prog="crm", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("serve", help="run one service")
+    p.add_argument("name", choices=ALL_PROCESSES)
+    p = sub.add_parser("migrate", help="apply migrations and declare queues")
+    p.add_argument("name", choices=ALL_PROCESSES + ("all",))
+    p = sub.add_parser("makemigrations", help="autogenerate an Alembic revision")
+    p.add_argument("name", choices=ALL_PROCESSES)
+    p.add_argument("-m", "--message", required=True)
+    p = sub.add_parser("run", help="run the whole platform locally")
+    p.add_argument("--port", type=int, default=None)
+    p = sub.add_parser("dead-letters", help="inspect and replay parked messages")
+    dl = p.add_subparsers(dest="action", required=True)
+    q = dl.add_parser("list")
+    q.add_argument("--json", action="store_true")
+    q = dl.add_parser("replay")
+    q.add_argument("queue", nargs="?", help="a .dlq queue name")
+    q.add_argument("--all", action="store_true", help="replay every dead-letter queue")
+    q.add_argument("--limit", type=int, default=None)
+    args = parser.parse_args(argv)
+
+    if args.cmd == "serve":
+        from crm_kit.runner import serve
+        serve(args.name)
+    elif args.cmd == "migrate":
+        names = ALL_PROCESSES if args.name == "all" else (args.name,)
+        for name in names:
+            migrate(name)
+    elif args.cmd == "makemigrations":
+        from crm_kit.migrations import revision
+        revision(args.name, args.message)
+    elif args.cmd == "run":
+        from crm_kit.local import run_all
+        return run_all(args.port)
+    elif args.cmd == "dead-letters":
+        from crm_kit import dead_letters
+        if args.action == "list":
+            report = dead_letters.list_dead_letters()
+            if args.json:
+                print(json.dumps(report, indent=2, default=str))
+            else:
+                for row in report:
+                    print(f"{row['messages']:>6}  {row['queue']}")
+                    for sample in row["sample"]:
+                        print(f"        {sample.get('message_id')}: {sample.get('x-crm-error')}")
+        else:
+            queues = ([s.dlq_name for s in dead_letters.all_handler_queues()] if args.all
+                      else [args.queue] if args.queue else None)
+            if not queues:
+                parser.error("replay needs a queue name or --all")
+            for queue in queues:
+                moved = dead_letters.replay(queue, limit=args.limit)
+                print(f"replayed {moved} message(s) from {queue}")
+    return 0
+
+
+def migrate(name: str) -> None:
+    """Bring ``name``'s database to head and declare its queues (idempotent)."""
+    from kombu import Connection
+
+    from crm_kit.config import amqp_uri
+    from crm_kit.migrations import migrations_dir, upgrade
+    from crm_kit.topology import handler_queues, service_class
+
+    if migrations_dir(name).is_dir():
+        upgrade(name)
+    cls = service_class(name)
+    if hasattr(cls, "post_migrate"):  # e.g. the gateway's first administrator
+        cls.post_migrate()
+    specs = handler_queues(cls)
+    if specs:
+        with Connection(amqp_uri(), connect_timeout=10) as conn:
+            conn.ensure_connection(max_retries=3)
+            for spec in specs:
+                spec.declare(conn)
+    print(f"migrated {name}" + (f" (+{len(specs)} queue(s))" if specs else ""), file=sys.stderr)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Database plumbing: engines, column types, and the per-service declarative base.
+
+Each service calls :func:`make_base` once; the base carries the service's own
+``MetaData`` plus the kit's ``outbox``, ``processed_events`` and ``audit_log``
+tables, so the outbox rows, the idempotency records and the audit trail live in
+the service's own database and are written in the same transaction as the
+business change (``crm_kit.uow``, ``crm_kit.audit``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON, Column, DateTime, Index, Integer, MetaData, String, Table, Text, TypeDecorator,
+    create_engine, event, Numeric,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UtcDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops tzinfo)."""
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UtcDateTime column")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+class Money(TypeDecorator):
+    """Exact decimal money: NUMERIC(18,2) on PostgreSQL, canonical text on SQLite
+    (whose NUMERIC is a float and would round)."""
+    impl = Numeric(18, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(32))
+        return dialect.type_descriptor(Numeric(18, 2, asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = Decimal(value).quantize(Decimal("0.01"))
+        return str(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return Decimal(value).quantize(Decimal("0.01"))
+
+
+def make_base():
+    """A fresh declarative base with its own metadata and the kit's tables."""
+
+    class Base(DeclarativeBase):
+        metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    define_kit_tables(Base.metadata)
+    return Base
+
+
+def define_kit_tables(metadata: MetaData) -> None:
+    Table(
+        "outbox", metadata,
+        Column("id", String(36), primary_key=True),          # = the event id
+        Column("event_type", String(100), nullable=False),
+        Column("exchange", String(100), nullable=False),
+        Column("body", JSON, nullable=False),                 # the whole envelope
+        Column("headers", JSON, nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("published_at", UtcDateTime, nullable=True),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("last_error", Text, nullable=True),
+        Column("claimed_until", UtcDateTime, nullable=True),  # a relay's lease while it publishes
+        Index("ix_outbox_unpublished", "published_at", "created_at"),
+    )
+    Table(
+        "processed_events", metadata,
+        Column("handler", String(200), primary_key=True),
+        Column("event_id", String(36), primary_key=True),
+        Column("processed_at", UtcDateTime, nullable=False),
+    )
+    # Who changed what, when, in which request (crm_kit.audit writes it on every flush).
+    Table(
+        "audit_log", metadata,
+        Column("id", String(36), primary_key=True),            # UUIDv7: time-ordered
+        Column("entity", String(100), nullable=False),         # "lead", "customer", ...
+        Column("entity_id", String(36), nullable=False),
+        Column("action", String(50), nullable=False),          # create/update/delete or a use case's label
+        Column("actor_id", String(36), nullable=True),
+        Column("request_id", String(100), nullable=True),
+        Column("at", UtcDateTime, nullable=False),
+        Column("changes", JSON, nullable=False),               # {field: [before, after]}
+        Index("ix_audit_log_entity_entity_id_id", "entity", "entity_id", "id"),
+    )
+
+
+def make_engine(url: str, pool_size: int = 10) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            if ":memory:" not in url:
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=5000")
+            cur.close()
+
+        return engine
+    # No pool_pre_ping: it costs a round trip per checkout; a connection found dead is
+    # invalidated by SQLAlchemy on first use and the pool recycles connections anyway.
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+
+
+def make_green() -> None:
+    """Make psycopg2 cooperate with eventlet (call after eventlet.monkey_patch)."""
+    try:
+        from psycogreen.eventlet import patch_psycopg
+    except ImportError:  # pragma: no cover - psycopg2 not installed
+        return
+    patch_psycopg()

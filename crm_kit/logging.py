@@ -1,0 +1,41 @@
+"""JSON log lines carrying the request id of whatever caused them."""
+from __future__ import annotations
+
+import logging
+import sys
+
+from pythonjsonlogger.json import JsonFormatter
+
+from crm_kit.context import current_principal, current_request_id
+
+
+class ContextFilter(logging.Filter):
+    def __init__(self, service: str):
+        super().__init__()
+        self.service = service
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.service = self.service
+        if not getattr(record, "request_id", None):
+            record.request_id = current_request_id()
+        principal = current_principal()
+        record.user_id = principal.user_id if principal else None
+        return True
+
+
+def configure_logging(service: str, level: str = "INFO", stream=None) -> None:
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.setFormatter(JsonFormatter(
+        "%(asctime)s %(levelname)s %(name)s %(message)s %(service)s %(request_id)s %(user_id)s",
+        rename_fields={"asctime": "ts", "levelname": "level", "name": "logger"},
+        timestamp=False,
+    ))
+    handler.addFilter(ContextFilter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # nameko and kombu are chatty at INFO about connections; keep warnings.
+    for noisy in ("kombu", "amqp", "nameko"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # crm_kit.entrypoints logs worker errors once, with an error id; nameko would repeat them.
+    logging.getLogger("nameko.containers").setLevel(logging.ERROR)

@@ -1,0 +1,139 @@
+"""The outbox relay: moves committed events from the outbox table to RabbitMQ.
+
+Right after a unit of work commits, the relay is handed the new row ids and
+publishes them (persistent, publisher confirms). Only a confirmed row is
+marked published. Anything left over -- the broker was down, the process
+died between commit and publish -- is picked up by the periodic sweep, which
+retries until the broker confirms.
+
+No database transaction is open while the relay talks to the broker: it
+first *claims* a batch (a short transaction that sets a lease,
+``claimed_until``; on PostgreSQL with ``FOR UPDATE SKIP LOCKED`` so replicas
+never claim the same rows), then publishes, then marks the batch in one
+UPDATE. A relay that dies mid-batch leaves a lease that simply expires, and
+the rows are published again; consumers are idempotent, so at-least-once is
+safe. (Holding a transaction across the broker round trip would also freeze
+an eventlet process on SQLite, whose lock wait blocks in C.)
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.orm import sessionmaker
+
+from crm_kit import metrics
+from crm_kit.amqp import ConfirmingPublisher, event_exchange
+from crm_kit.db import utcnow
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+LEASE = dt.timedelta(seconds=30)
+KEEP_PUBLISHED = dt.timedelta(days=7)
+
+
+class OutboxRelay:
+    def __init__(self, service: str, session_factory: sessionmaker, metadata,
+                 publisher: ConfirmingPublisher, min_age: float = 5.0):
+        self.service = service
+        self.session_factory = session_factory
+        self.table = metadata.tables["outbox"]
+        self.publisher = publisher
+        self.min_age = dt.timedelta(seconds=min_age)
+        self._exchange = event_exchange(service)
+
+    def publish_committed(self, rows: list[dict]) -> int:
+        """The fast path right after a commit: publish the rows this process just
+        wrote (no need to read or claim them: nobody else knows them yet; the sweep
+        only looks at rows older than ``min_age``), then mark them in one UPDATE."""
+        return self._publish_rows(rows)
+
+    def publish_ids(self, ids: list[str]) -> int:
+        """Publish these rows now (the fast path right after a commit)."""
+        published = 0
+        for start in range(0, len(ids), BATCH):
+            published += self._publish(self.table.c.id.in_(ids[start:start + BATCH]))
+        return published
+
+    def sweep(self, as_of: dt.datetime | None = None) -> int:
+        """Publish every unpublished row older than ``min_age`` (the safety net)."""
+        cutoff = (as_of or utcnow()) - self.min_age
+        published = 0
+        while True:
+            batch = self._publish(self.table.c.created_at <= cutoff)
+            published += batch
+            if batch < BATCH:
+                break
+        self.refresh_gauges()
+        return published
+
+    def _claim(self, condition) -> list:
+        t = self.table
+        now = utcnow()
+        with self.session_factory() as session:
+            rows = session.execute(
+                select(t.c.id, t.c.event_type, t.c.body, t.c.headers)
+                .where(t.c.published_at.is_(None), condition,
+                       or_(t.c.claimed_until.is_(None), t.c.claimed_until < now))
+                .order_by(t.c.created_at)
+                .limit(BATCH)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if rows:
+                session.execute(update(t).where(t.c.id.in_([r.id for r in rows]))
+                                .values(claimed_until=now + LEASE))
+            session.commit()
+        return rows
+
+    def _publish(self, condition) -> int:
+        rows = self._claim(condition)
+        return self._publish_rows([row._asdict() for row in rows]) if rows else 0
+
+    def _publish_rows(self, rows: list[dict]) -> int:
+        t = self.table
+        done: list[str] = []
+        failure = None
+        for row in rows:
+            try:
+                self.publisher.publish(row["body"], exchange=self._exchange, routing_key=row["event_type"],
+                                       headers=row["headers"] or {}, message_id=row["id"])
+            except Exception as exc:
+                failure = (row["id"], repr(exc)[:1000])
+                metrics.OUTBOX_FAILURES.labels(self.service).inc()
+                log.warning("outbox publish failed, will retry", extra={
+                    "event_id": row["id"], "event_type": row["event_type"], "error": repr(exc)})
+                break  # the broker is unhappy: release the rest of the batch, keep order
+            done.append(row["id"])
+            metrics.EVENTS_PUBLISHED.labels(self.service, row["event_type"]).inc()
+        with self.session_factory() as session:
+            if done:
+                session.execute(update(t).where(t.c.id.in_(done)).values(
+                    published_at=utcnow(), attempts=t.c.attempts + 1, last_error=None, claimed_until=None))
+            rest = [r["id"] for r in rows if r["id"] not in set(done)]
+            if rest:
+                session.execute(update(t).where(t.c.id.in_(rest)).values(claimed_until=None))
+            if failure:
+                session.execute(update(t).where(t.c.id == failure[0]).values(
+                    attempts=t.c.attempts + 1, last_error=failure[1]))
+            session.commit()
+        return len(done)
+
+    def refresh_gauges(self) -> int:
+        t = self.table
+        with self.session_factory() as session:
+            count, oldest = session.execute(
+                select(func.count(), func.min(t.c.created_at)).where(t.c.published_at.is_(None))
+            ).one()
+            session.execute(delete(t).where(t.c.published_at.is_not(None),
+                                            t.c.published_at < utcnow() - KEEP_PUBLISHED))
+            session.commit()
+        if isinstance(oldest, str):  # SQLite aggregate bypasses the column type
+            oldest = dt.datetime.fromisoformat(oldest)
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=dt.timezone.utc)
+        metrics.OUTBOX_PENDING.labels(self.service).set(count)
+        metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(
+            (utcnow() - oldest).total_seconds() if oldest else 0)
+        return count

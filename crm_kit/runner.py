@@ -1,0 +1,54 @@
+"""Run one nameko service (or the gateway) in this process: ``crm serve <name>``."""
+from __future__ import annotations
+
+import errno
+import logging
+import signal
+
+
+def serve(name: str) -> None:
+    import warnings
+    warnings.filterwarnings("ignore", message=".*Eventlet is deprecated.*")
+    import eventlet
+    eventlet.monkey_patch()
+
+    from crm_kit.db import make_green
+    make_green()
+
+    from nameko.runners import ServiceRunner
+
+    from crm_kit.config import Settings
+    from crm_kit.logging import configure_logging
+    from crm_kit.topology import service_class
+
+    settings = Settings.for_service(name)
+    configure_logging(name, settings.log_level)
+    log = logging.getLogger("crm.runner")
+    cls = service_class(name)
+
+    runner = ServiceRunner(settings.nameko_config())
+    runner.add_service(cls)
+
+    def _sigterm(signum, frame):  # SIGTERM (Kubernetes) behaves like Ctrl-C
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _sigterm)
+    runner.start()
+    log.info("service started", extra={"metrics_port": settings.metrics_port})
+    runnlet = eventlet.spawn(runner.wait)
+    while True:
+        try:
+            runnlet.wait()
+            break
+        except OSError as exc:
+            if exc.errno == errno.EINTR:
+                continue
+            raise
+        except KeyboardInterrupt:
+            log.info("stopping (finishing in-flight workers)")
+            try:
+                runner.stop()
+            except KeyboardInterrupt:
+                runner.kill()
+            break
+    log.info("service stopped")

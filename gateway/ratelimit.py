@@ -1,0 +1,45 @@
+"""Rate limits (the ``limits`` library): per client IP and per user, separately
+for ``POST /api/v1/auth/token`` (guessing passwords) and for the API.
+
+Configured with rate strings such as ``"20/minute"``:
+``RATE_LIMIT_TOKEN_PER_IP``, ``RATE_LIMIT_TOKEN_PER_USER`` (per username tried),
+``RATE_LIMIT_API_PER_IP``, ``RATE_LIMIT_API_PER_USER``; an empty value turns a
+limit off. ``RATE_LIMIT_STORAGE_URI`` is ``memory://`` (per gateway replica) by
+default; a ``redis://`` URI shares the counters between replicas.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+
+from limits import parse, storage, strategies
+
+from crm_kit.config import env
+from crm_kit.errors import TooManyRequests
+
+DEFAULTS = {
+    "RATE_LIMIT_TOKEN_PER_IP": "30/minute",
+    "RATE_LIMIT_TOKEN_PER_USER": "10/minute",
+    "RATE_LIMIT_API_PER_IP": "6000/minute",
+    "RATE_LIMIT_API_PER_USER": "3000/minute",
+}
+
+
+class RateLimits:
+    def __init__(self):
+        self.storage = storage.storage_from_string(env("RATE_LIMIT_STORAGE_URI", "memory://"))
+        self.limiter = strategies.FixedWindowRateLimiter(self.storage)
+        self.limits = {}
+        for name, default in DEFAULTS.items():
+            raw = os.environ.get(name, default)  # set but empty = no limit
+            self.limits[name] = parse(raw) if raw else None
+
+    def check(self, name: str, key: str) -> None:
+        limit = self.limits.get(name)
+        if limit is None or self.limiter.hit(limit, name, key):
+            return
+        reset_time, _ = self.limiter.get_window_stats(limit, name, key)
+        retry_after = max(1, math.ceil(reset_time - time.time()))
+        raise TooManyRequests(f"Too many requests; retry in {retry_after} s.",
+                              {"retry_after": retry_after, "limit": str(limit)})

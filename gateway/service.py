@@ -1,0 +1,250 @@
+"""The HTTP gateway: the only way in from outside.
+
+Thin by design: match the route, authenticate, apply rate limits and
+idempotency, call the owning service over RPC (with a deadline) or the
+gateway's own identity use cases, shape the response. Business rules live
+in the services; errors become problem+json in ``problems``.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from kombu import Connection
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from crm_kit.config import SERVICES, amqp_uri
+from crm_kit.dependencies import Database
+from crm_kit.errors import BadRequest, NotFound, ValidationFailed
+from crm_kit.rpc_client import ServiceRpc
+from gateway import auth, identity, idempotency, problems
+from gateway.http import Caller, api, client_ip, route_not_found
+from gateway.models import Base
+from gateway.openapi import OpenApi
+from gateway.ratelimit import RateLimits
+from gateway.routes import Route, build_map
+
+log = logging.getLogger(__name__)
+
+JSON = "application/json"
+DOCS_HTML = (Path(__file__).parent / "static" / "docs.html").read_bytes()
+OPS_ROUTES = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
+
+
+def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=JSON, headers=headers)
+
+
+class GatewayService:
+    name = "gateway"
+
+    db = Database(Base)
+    establish_principal = Caller()
+
+    leads = ServiceRpc("leads")
+    customers = ServiceRpc("customers")
+    sales = ServiceRpc("sales")
+    billing = ServiceRpc("billing")
+    marketing = ServiceRpc("marketing")
+    support = ServiceRpc("support")
+    analytics = ServiceRpc("analytics")
+
+    url_map = build_map()
+    rate_limits = RateLimits()
+    openapi = OpenApi()
+
+    @staticmethod
+    def post_migrate() -> None:
+        """After ``crm migrate gateway``: the first administrator, on a fresh database."""
+        import sys
+        from sqlalchemy.orm import sessionmaker
+        from crm_kit.config import database_url
+        from crm_kit.db import make_engine
+        from crm_kit.uow import UnitOfWork
+        engine = make_engine(database_url("gateway"))
+        try:
+            password = identity.bootstrap_admin(UnitOfWork(sessionmaker(engine), "gateway", Base.metadata))
+        finally:
+            engine.dispose()
+        if password:
+            print(f"Created the first administrator: username 'admin', password '{password}' "
+                  "(shown only this once; set CRM_ADMIN_PASSWORD to choose it).", file=sys.stderr, flush=True)
+
+    @api("/")
+    @api()
+    def dispatch(self, request):
+        path = request.path
+        if path in OPS_ROUTES:
+            request.crm_route = path
+            return self._ops(path)
+        adapter = self.url_map.bind_to_environ(request.environ)
+        try:
+            route, params = adapter.match()
+        except HTTPException as exc:
+            return route_not_found(exc)
+        request.crm_route = route.path
+        try:
+            return self._handle(request, route, params)
+        except Exception as exc:  # typed errors -> problem+json; others -> 500 with an id
+            return problems.from_exception(exc, request.path)
+
+    # -- the API -----------------------------------------------------------
+    def _handle(self, request, route: Route, params: dict) -> Response:
+        ip = client_ip(request)
+        if route.public:  # sign-in: limited per IP and per username tried
+            self.rate_limits.check("RATE_LIMIT_TOKEN_PER_IP", ip)
+            body = _json_body(request)
+            self.rate_limits.check("RATE_LIMIT_TOKEN_PER_USER", str(body.get("username", ""))[:100])
+            return json_response(identity.login(self.db, body, auth.signing_key()))
+
+        self.rate_limits.check("RATE_LIMIT_API_PER_IP", ip)
+        principal = auth.authenticate(request, self.db)
+        self.establish_principal(principal)
+        self.rate_limits.check("RATE_LIMIT_API_PER_USER", principal.user_id)
+
+        if any("\x00" in value for value in params.values()):  # no record has such an id
+            raise NotFound("No such record.", {})
+        args = list(params.values())
+        body = None
+        if route.csv_body:
+            args += [_csv_body(request), request.args.get("pool_id")]
+        elif route.body_args:
+            args.extend(self._body_args(route, _json_body(request), principal))
+        elif route.body:
+            body = _json_body(request)
+            args.append(body)
+        if route.query:
+            args.append(_query(request))
+        if route.version:
+            args.append(_expected_version(request, body))
+        if route.user_departments:
+            members = (body or {}).get("admin_ids") or [], (body or {}).get("member_ids") or []
+            args.append(identity.user_departments(
+                self.db, [u for group in members if isinstance(group, list) for u in group], "member_ids"))
+
+        def produce() -> Response:
+            return self._respond(route, self._call(route, principal, args))
+
+        key = request.headers.get("Idempotency-Key")
+        if route.creates and key is not None:
+            return idempotency.run(self.db, principal.user_id, key, request.method, request.path,
+                                   request.get_data(cache=True), produce)
+        return produce()
+
+    def _body_args(self, route: Route, body: dict, principal) -> list:
+        unknown = set(body) - set(route.body_args)
+        if unknown:
+            raise ValidationFailed.from_messages({k: ["Unknown field."] for k in sorted(unknown)})
+        for field in ("user_id", "owner_id"):  # users are the gateway's: check them here
+            if field in route.body_args:
+                user_id = body.get(field)
+                if not isinstance(user_id, str) or not identity.user_exists(self.db, user_id):
+                    raise ValidationFailed.from_messages({field: ["Unknown user."]})
+        args = [body.get(name) for name in route.body_args]
+        if "owner_id" in route.body_args:  # the service copies the owner's department onto the record
+            args.append(identity.user_departments(self.db, [body["owner_id"]], "owner_id")[body["owner_id"]])
+        return args
+
+    def _call(self, route: Route, principal, args):
+        if route.service == "gateway":
+            handler = getattr(identity, route.rpc)
+            if route.rpc.startswith("update_"):
+                return handler(self.db, principal, *args, cache=auth.principal_cache())
+            return handler(self.db, principal, *args)
+        return getattr(getattr(self, route.service), route.rpc)(*args)
+
+    @staticmethod
+    def _respond(route: Route, result) -> Response:
+        if route.status == 204:
+            return Response(status=204)
+        if route.csv_response:
+            return Response(result, mimetype="text/csv", headers={
+                "Content-Disposition": f'attachment; filename="{route.rpc.replace("export_", "")}.csv"'})
+        headers = {}
+        if route.location and isinstance(result, dict) and "id" in result:
+            headers["Location"] = route.location.format(id=result["id"])
+        return json_response(result, route.status, headers)
+
+    # -- operations ------------------------------------------------------------
+    def _ops(self, path: str) -> Response:
+        if path == "/healthz":
+            return json_response({"status": "ok"})
+        if path == "/readyz":
+            return self._readiness()
+        if path == "/metrics":
+            return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+        if path == "/openapi.json":
+            return json_response(self.openapi.document(self))
+        return Response(DOCS_HTML, mimetype="text/html")
+
+    def _readiness(self) -> Response:
+        checks = {}
+        try:
+            with Connection(amqp_uri(), connect_timeout=2) as conn:
+                conn.ensure_connection(max_retries=1)
+                for service in SERVICES:
+                    try:
+                        with conn.channel() as channel:
+                            _, _, consumers = channel.queue_declare(queue=f"rpc-{service}", passive=True)
+                        checks[service] = "ok" if consumers else "no consumers"
+                    except Exception:
+                        checks[service] = "not running"
+            checks["broker"] = "ok"
+        except Exception as exc:
+            checks["broker"] = f"unreachable: {type(exc).__name__}"
+        ok = all(v == "ok" for v in checks.values())
+        return json_response({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+
+
+def _json_body(request) -> dict:
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}
+    ctype = request.mimetype or ""
+    if ctype and ctype != JSON and not ctype.endswith("+json"):
+        raise BadRequest(f"Content-Type must be {JSON}.", {"errors": {"_body": [f"Expected {JSON}."]}})
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"The body is not valid JSON: {exc}.", {"errors": {"_body": ["Malformed JSON."]}}) from None
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.", {"errors": {"_body": ["Expected a JSON object."]}})
+    return body
+
+
+def _csv_body(request) -> str:
+    ctype = request.mimetype or ""
+    if ctype not in ("text/csv", "text/plain", ""):
+        raise BadRequest("Content-Type must be text/csv.", {"errors": {"_body": ["Expected text/csv."]}})
+    try:
+        text = request.get_data(cache=True).decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadRequest("The CSV must be UTF-8 (with or without BOM).",
+                         {"errors": {"_body": ["Not valid UTF-8."]}}) from None
+    if "\x00" in text:
+        raise BadRequest("The CSV must not contain NUL characters.", {"errors": {"_body": ["NUL character."]}})
+    return text
+
+
+def _query(request) -> dict:
+    return {key: request.args.get(key) for key in request.args.keys()}
+
+
+def _expected_version(request, body: dict | None) -> int | None:
+    """``If-Match: 3`` (or ``"3"``, ``W/"3"``), else ``version`` in the body, else no check."""
+    raw = request.headers.get("If-Match")
+    if raw is None and body is not None and "version" in body:
+        raw = str(body.pop("version"))
+    if raw is None:
+        return None
+    value = raw.strip()
+    if value.startswith("W/"):
+        value = value[2:]
+    value = value.strip('"')
+    if not value.isdigit():
+        raise BadRequest("If-Match must be the record's version number.",
+                         {"errors": {"If-Match": ["Expected an integer version."]}})
+    return int(value)

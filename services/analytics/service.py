@@ -1,0 +1,11 @@
+"""The analytics nameko service. Analytics: the read model built from events, and the reports."""
+from __future__ import annotations
+
+from crm_kit.dependencies import Database
+from crm_kit.service import CrmService
+from services.analytics.models import Base
+
+
+class AnalyticsService(CrmService):
+    name = "analytics"
+    db = Database(Base)

@@ -1,0 +1,324 @@
+"""What the leads RPC API accepts and returns (marshmallow).
+
+Inputs derive from ``InputSchema``: unknown fields are refused, and fields the
+server owns (``id``, ``owner_id``, ``status``, ``version``, ``created_at``,
+``updated_at``, ``department_id`` and each schema's ``Meta.server_owned``) are
+refused with 422 "set by the server". ``LeadUpdate`` is partial: only the fields
+given change.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from marshmallow import Schema, fields, validate, validates, validates_schema, ValidationError
+
+from crm_kit.schemas import InputSchema, ListQuery, not_blank, partial_of
+from crm_kit.text import normalize_phone
+from services.leads.domain import DISTRIBUTIONS, FOLLOW_UP_KINDS, MANUAL, SOURCES, STATUSES
+
+
+_EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc)
+_LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def _plausible(value: dt.datetime | None) -> None:
+    # Far-off years overflow date arithmetic and time zone conversion: refuse them as input.
+    if value is not None and not (_EARLIEST <= value <= _LATEST):
+        raise ValidationError("Must be between 1900 and 9000.")
+
+
+def _when(**kwargs):
+    """A time in ISO 8601; one without an offset is taken as UTC."""
+    return fields.AwareDateTime(default_timezone=dt.timezone.utc, validate=_plausible, **kwargs)
+
+
+class LeadCreate(InputSchema):
+    """A new lead: the caller owns it (``pending``); with ``pool_id`` it is a pool lead, distributed
+    by the pool's rules (default assignee, round robin, least loaded) or left ``unassigned``."""
+
+    class Meta(InputSchema.Meta):
+        server_owned = ("last_followed_at", "customer_id", "contact_id", "opportunity_id", "converted_at",
+                        "phone_key", "created_by", "assigned_at", "first_response_at", "sla_due_at",
+                        "sla_breached", "next_contact_at", "previous_owner_id", "return_reason")
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    company = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    email = fields.Email(load_default=None, allow_none=True)
+    source = fields.String(load_default="other", validate=validate.OneOf(SOURCES))
+    campaign_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
+    region = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    industry = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
+    pool_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
+
+    @validates("phone")
+    def _phone(self, value, **kwargs):
+        if value is not None and (normalize_phone(value) is None or len(normalize_phone(value)) < 5):
+            raise ValidationError("Not a valid phone number.")
+
+
+# pool_id changes only through the pool actions (assign, claim, return), never by an edit.
+LeadUpdate = partial_of(LeadCreate, "LeadUpdate", exclude=("pool_id",),
+                        doc="Edit a lead: only the fields given change; server-owned fields are refused.")
+
+
+class OpportunityRequest(InputSchema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    amount = fields.Decimal(required=True, places=2, as_string=True, validate=validate.Range(min=0))
+    expected_close_date = fields.Date(load_default=None, allow_none=True)
+
+
+class ConvertRequest(InputSchema):
+    """Convert a lead; optionally ask sales for an opportunity."""
+
+    opportunity = fields.Nested(OpportunityRequest, load_default=None, allow_none=True)
+
+
+class LeadListQuery(ListQuery):
+    """Filters of the lead list (all optional, combined with AND); newest first, keyset-paginated."""
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    pool_id = fields.String(load_default=None, validate=validate.Length(max=36))
+    owner_id = fields.String(load_default=None, validate=validate.Length(max=36))
+    source = fields.String(load_default=None, validate=validate.OneOf(SOURCES))
+    campaign_id = fields.String(load_default=None, validate=validate.Length(max=36))
+    created_from = _when(load_default=None, metadata={"description": "created at or after"})
+    created_to = _when(load_default=None, metadata={"description": "created before"})
+    sla_breached = fields.Boolean(load_default=None, allow_none=True,
+                                  metadata={"description": "past the pool's first-response target"})
+    q = fields.String(load_default=None, validate=validate.Length(min=1, max=100),
+                      metadata={"description": "text in name, company or phone"})
+
+
+class LeadExportQuery(LeadListQuery):
+    """The lead list's filters; ``limit`` (default and max 10000) bounds the rows exported."""
+    limit = fields.Integer(load_default=10000, validate=validate.Range(min=1, max=10000))
+
+
+class LeadOut(Schema):
+    """A lead as every RPC returns it."""
+    id = fields.String()
+    name = fields.String()
+    company = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    email = fields.String(allow_none=True)
+    source = fields.String()
+    campaign_id = fields.String(allow_none=True)
+    region = fields.String(allow_none=True)
+    industry = fields.String(allow_none=True)
+    notes = fields.String(allow_none=True)
+    status = fields.String()
+    pool_id = fields.String(allow_none=True)
+    owner_id = fields.String(allow_none=True)
+    department_id = fields.String(allow_none=True)
+    last_followed_at = fields.DateTime(allow_none=True)
+    customer_id = fields.String(allow_none=True)
+    contact_id = fields.String(allow_none=True)
+    opportunity_id = fields.String(allow_none=True)
+    converted_at = fields.DateTime(allow_none=True)
+    assigned_at = fields.DateTime(allow_none=True, metadata={"description": "when the current owner got it"})
+    first_response_at = fields.DateTime(allow_none=True,
+                                        metadata={"description": "first follow-up since the assignment"})
+    sla_due_at = fields.DateTime(allow_none=True, metadata={"description": "first-response target (pool)"})
+    sla_breached = fields.Boolean(metadata={"description": "past the first-response target"})
+    next_contact_at = fields.DateTime(allow_none=True, metadata={"description": "from the latest follow-up"})
+    previous_owner_id = fields.String(allow_none=True)
+    return_reason = fields.String(allow_none=True)
+    version = fields.Integer()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class LeadList(Schema):
+    items = fields.List(fields.Nested(LeadOut), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+
+
+class HistoryQuery(ListQuery):
+    """``limit`` and ``cursor`` of a record's audit history."""
+
+
+# -- actions ---------------------------------------------------------------------
+class AssignRequest(Schema):
+    """Give the lead to a user (pool admin, manager or admin)."""
+
+    class Meta:
+        unknown = "raise"   # not an InputSchema: owner_id is what this request writes
+    owner_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
+
+
+class ReturnRequest(InputSchema):
+    """Give the lead back to its pool, saying why."""
+    reason = fields.String(required=True, validate=[validate.Length(min=1, max=500), not_blank])
+
+
+# -- follow-ups ------------------------------------------------------------------
+class FollowUpCreate(InputSchema):
+    """A follow-up record: what was done, how it went, when to contact again."""
+
+    class Meta(InputSchema.Meta):
+        server_owned = ("lead_id", "author_id")
+
+    kind = fields.String(required=True, validate=validate.OneOf(FOLLOW_UP_KINDS))
+    content = fields.String(required=True, validate=[validate.Length(min=1, max=5000), not_blank])
+    outcome = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+    next_contact_at = _when(load_default=None, allow_none=True)
+
+
+class FollowUpOut(Schema):
+    id = fields.String()
+    lead_id = fields.String()
+    kind = fields.String()
+    content = fields.String()
+    outcome = fields.String(allow_none=True)
+    next_contact_at = fields.DateTime(allow_none=True)
+    author_id = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class FollowUpList(Schema):
+    items = fields.List(fields.Nested(FollowUpOut), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+
+
+class FollowUpListQuery(ListQuery):
+    """``limit`` and ``cursor`` of a lead's follow-ups (newest first)."""
+
+
+# -- reminders -------------------------------------------------------------------
+class ReminderQuery(Schema):
+    """``due_before`` (default now): reminders due up to then."""
+
+    class Meta:
+        unknown = "raise"
+
+    due_before = _when(load_default=None, allow_none=True)
+    limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=200))
+
+
+class ReminderOut(Schema):
+    kind = fields.String(metadata={"description": "next_contact | recycle_warning"})
+    lead_id = fields.String()
+    lead_name = fields.String()
+    company = fields.String(allow_none=True)
+    pool_id = fields.String(allow_none=True)
+    due_at = fields.DateTime(metadata={"description": "next contact time, or when the lead will be recycled"})
+
+
+class ReminderList(Schema):
+    items = fields.List(fields.Nested(ReminderOut), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+
+
+# -- pools -----------------------------------------------------------------------
+_days = dict(validate=validate.Range(min=1, max=3650))
+
+
+class LeadPoolCreate(InputSchema):
+    """A lead pool (线索池) and its rules; ``null`` limits mean no limit."""
+
+    class Meta(InputSchema.Meta):
+        server_owned = ("rr_cursor", "created_by")
+
+    name = fields.String(required=True, validate=[validate.Length(min=1, max=200), not_blank])
+    description = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    admin_ids = fields.List(fields.String(validate=validate.Length(min=1, max=36)), load_default=list,
+                            validate=validate.Length(max=200))
+    member_ids = fields.List(fields.String(validate=validate.Length(min=1, max=36)), load_default=list,
+                             validate=validate.Length(max=1000))
+    distribution = fields.String(load_default=MANUAL, validate=validate.OneOf(DISTRIBUTIONS))
+    default_assignee_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=36))
+    claiming_enabled = fields.Boolean(load_default=True)
+    max_held = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100000))
+    max_claims_per_day = fields.Integer(load_default=None, allow_none=True,
+                                        validate=validate.Range(min=0, max=100000))
+    reclaim_cooldown_days = fields.Integer(load_default=0, validate=validate.Range(min=0, max=3650))
+    recycle_after_days = fields.Integer(load_default=None, allow_none=True, **_days)
+    recycle_warning_days = fields.Integer(load_default=None, allow_none=True, **_days)
+    first_response_hours = fields.Integer(load_default=None, allow_none=True,
+                                          validate=validate.Range(min=1, max=87600))
+
+    @validates_schema
+    def _rules(self, data, partial=None, **kwargs):
+        """Checks within the request; ``application`` checks the merged pool on updates."""
+        if partial:
+            return
+        errors = pool_rule_errors(data)
+        if errors:
+            raise ValidationError(errors)
+
+
+def pool_rule_errors(data: dict) -> dict:
+    errors = {}
+    assignee = data.get("default_assignee_id")
+    if assignee is not None:
+        if data.get("distribution", MANUAL) != MANUAL:
+            errors["default_assignee_id"] = ["Only a manual pool has a default assignee."]
+        elif "member_ids" in data and assignee not in data["member_ids"]:
+            errors["default_assignee_id"] = ["The default assignee must be a member of the pool."]
+    warning, after = data.get("recycle_warning_days"), data.get("recycle_after_days")
+    if warning is not None and (after is None or warning >= after):
+        errors["recycle_warning_days"] = ["Must be fewer days than recycle_after_days."]
+    return errors
+
+
+LeadPoolUpdate = partial_of(LeadPoolCreate, "LeadPoolUpdate",
+                            doc="Change a pool: only the fields given change (admin_ids / member_ids replace "
+                                "the whole list).")
+
+
+class LeadPoolOut(Schema):
+    id = fields.String()
+    name = fields.String()
+    description = fields.String(allow_none=True)
+    admin_ids = fields.List(fields.String())
+    member_ids = fields.List(fields.String())
+    distribution = fields.String()
+    default_assignee_id = fields.String(allow_none=True)
+    claiming_enabled = fields.Boolean()
+    max_held = fields.Integer(allow_none=True)
+    max_claims_per_day = fields.Integer(allow_none=True)
+    reclaim_cooldown_days = fields.Integer()
+    recycle_after_days = fields.Integer(allow_none=True)
+    recycle_warning_days = fields.Integer(allow_none=True)
+    first_response_hours = fields.Integer(allow_none=True)
+    version = fields.Integer()
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class LeadPoolList(Schema):
+    items = fields.List(fields.Nested(LeadPoolOut), required=True)
+    next_cursor = fields.String(required=True, allow_none=True)
+
+
+class LeadPoolListQuery(ListQuery):
+    """Pools the caller administers or works in (admins: every pool)."""
+
+
+class RecycleRequest(InputSchema):
+    """Run the pool's recycle rule now, as of ``as_of`` (default now)."""
+    as_of = _when(load_default=None, allow_none=True)
+
+
+class RecycleResult(Schema):
+    pool_id = fields.String()
+    as_of = fields.DateTime()
+    recycled = fields.List(fields.String(), metadata={"description": "ids of the leads sent back"})
+
+
+# -- import / export ---------------------------------------------------------------
+class ImportRow(Schema):
+    row = fields.Integer(metadata={"description": "line number in the file (header = 1)"})
+    outcome = fields.String(metadata={"description": "created | duplicate | invalid"})
+    id = fields.String(allow_none=True, metadata={"description": "the lead created"})
+    existing_id = fields.String(allow_none=True, metadata={"description": "the live lead with this phone"})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "field -> reasons (invalid rows)"})
+
+
+class ImportReport(Schema):
+    created = fields.Integer()
+    duplicates = fields.Integer()
+    invalid = fields.Integer()
+    rows = fields.List(fields.Nested(ImportRow))

@@ -1,0 +1,20 @@
+"""The sales nameko service. Sales: products, opportunities, orders and their approval, contracts, targets.
+
+The pipeline comes with the sales issue; today it records the opportunities asked for
+when leads are converted, so none is lost in the meantime."""
+from __future__ import annotations
+
+from crm_kit.dependencies import Database
+from crm_kit.entrypoints import event_handler
+from crm_kit.service import CrmService
+from services.sales import application
+from services.sales.models import Base
+
+
+class SalesService(CrmService):
+    name = "sales"
+    db = Database(Base)
+
+    @event_handler("leads", "lead_converted")
+    def handle_lead_converted(self, envelope):
+        application.on_lead_converted(self.db, envelope)

@@ -1,0 +1,11 @@
+"""The support nameko service. Support: tickets, SLAs, satisfaction, knowledge base."""
+from __future__ import annotations
+
+from crm_kit.dependencies import Database
+from crm_kit.service import CrmService
+from services.support.models import Base
+
+
+class SupportService(CrmService):
+    name = "support"
+    db = Database(Base)

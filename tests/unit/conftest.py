@@ -1,0 +1,98 @@
+"""Fixtures for the unit tier: a service database on a SQLite file, units of work, principals.
+
+No broker, no network: application functions are driven directly with a
+:class:`~crm_kit.uow.UnitOfWork` on a temporary SQLite database.
+"""
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import sessionmaker
+
+from crm_kit.context import Principal, principal_var, request_id_var
+from crm_kit.db import make_engine
+from crm_kit.uow import UnitOfWork
+
+_counter = itertools.count()
+
+
+class ServiceDb:
+    """One service's database for a test: engine, session factory, units of work."""
+
+    def __init__(self, url: str, base, producer: str):
+        self.engine = make_engine(url)
+        base.metadata.create_all(self.engine)
+        self.base = base
+        self.metadata = base.metadata
+        self.producer = producer
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        self.committed: list[list[str]] = []   # what on_commit was told, per commit
+
+    def uow(self, inbox_key=None, headers=None, on_commit="record") -> UnitOfWork:
+        callback = (lambda rows: self.committed.append([r["id"] for r in rows])) if on_commit == "record" \
+            else on_commit
+        return UnitOfWork(self.session_factory, self.producer, self.metadata,
+                          on_commit=callback, inbox_key=inbox_key, headers=headers)
+
+    def session(self):
+        return self.session_factory()
+
+    def outbox(self, event_type: str | None = None) -> list:
+        t = self.metadata.tables["outbox"]
+        stmt = select(t).order_by(t.c.created_at, t.c.id)
+        if event_type:
+            stmt = stmt.where(t.c.event_type == event_type)
+        with self.session() as s:
+            return s.execute(stmt).all()
+
+    def inbox(self) -> list:
+        t = self.metadata.tables["processed_events"]
+        with self.session() as s:
+            return s.execute(select(t)).all()
+
+    def all(self, model) -> list:
+        with self.session() as s:
+            return s.scalars(select(model)).all()
+
+    def count(self, model) -> int:
+        return len(self.all(model))
+
+    def dispose(self):
+        self.engine.dispose()
+
+
+@pytest.fixture
+def make_db(tmp_path):
+    """``make_db(Base, "leads")`` -> a :class:`ServiceDb` on a fresh SQLite file."""
+    created: list[ServiceDb] = []
+
+    def factory(base, producer: str) -> ServiceDb:
+        db = ServiceDb(f"sqlite:///{tmp_path / f'{producer}-{next(_counter)}.db'}", base, producer)
+        created.append(db)
+        return db
+
+    yield factory
+    for db in created:
+        db.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _clean_context():
+    """Every test starts and ends without a principal or request id in context."""
+    p_token = principal_var.set(None)
+    r_token = request_id_var.set(None)
+    yield
+    principal_var.reset(p_token)
+    request_id_var.reset(r_token)
+
+
+# Department tree used by the scope tests: d1 > d1a; d2 is elsewhere.
+ADMIN = Principal("admin-1", "admin", "d0", ("d0", "d1", "d1a", "d2"))
+SYSTEM = Principal.system("leads")
+MANAGER_D1 = Principal("mgr-1", "manager", "d1", ("d1", "d1a"))
+MANAGER_D2 = Principal("mgr-2", "manager", "d2", ("d2",))
+MEMBER_1 = Principal("user-1", "member", "d1", ("d1",))
+MEMBER_2 = Principal("user-2", "member", "d1", ("d1",))
+MEMBER_SUB = Principal("user-3", "member", "d1a", ("d1a",))

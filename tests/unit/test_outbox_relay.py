@@ -1,0 +1,234 @@
+"""OutboxRelay logic with a fake publisher (the real-broker path is in tests/integration)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from marshmallow import Schema, fields
+from prometheus_client import REGISTRY
+from sqlalchemy import update
+
+from crm_kit.context import request_id_var
+from crm_kit.db import make_base, utcnow
+from crm_kit.events import EventType
+from crm_kit.outbox import KEEP_PUBLISHED, OutboxRelay
+
+Base = make_base()
+
+
+class Payload(Schema):
+    n = fields.Integer(required=True)
+
+
+PING = EventType("ping_happened", Payload)
+PONG = EventType("pong_happened", Payload)
+
+SERVICE = "relaytest"
+
+
+class FakePublisher:
+    """Records publishes; ``fail_on`` = set of call numbers (1-based) that raise."""
+
+    def __init__(self, fail_on=(), fail_all=False):
+        self.calls: list[dict] = []
+        self.attempts = 0
+        self.fail_on = set(fail_on)
+        self.fail_all = fail_all
+
+    def publish(self, body, *, exchange, routing_key, headers, message_id=None):
+        self.attempts += 1
+        if self.fail_all or self.attempts in self.fail_on:
+            raise ConnectionError("broker unreachable")
+        self.calls.append({"body": body, "exchange": exchange, "routing_key": routing_key,
+                           "headers": headers, "message_id": message_id})
+
+
+@pytest.fixture
+def db(make_db):
+    return make_db(Base, SERVICE)
+
+
+def relay_for(db, publisher, min_age=5.0):
+    return OutboxRelay(SERVICE, db.session_factory, db.metadata, publisher, min_age=min_age)
+
+
+def emit(db, *numbers, event=PING) -> list[str]:
+    ids = []
+    for n in numbers:
+        with db.uow() as uow:
+            ids.append(uow.emit(event, {"n": n})["event_id"])
+            uow.commit()
+    return ids
+
+
+def rows_by_id(db):
+    return {r.id: r for r in db.outbox()}
+
+
+def age_rows(db, seconds):
+    t = db.metadata.tables["outbox"]
+    with db.session() as s:
+        s.execute(update(t).values(created_at=utcnow() - dt.timedelta(seconds=seconds)))
+        s.commit()
+
+
+def test_publish_ids_publishes_and_marks_only_those(db):
+    request_id_var.set("req-7")
+    a, b, c = emit(db, 1, 2, 3)
+    pub = FakePublisher()
+    assert relay_for(db, pub).publish_ids([a, c]) == 2
+
+    assert [call["message_id"] for call in pub.calls] == [a, c]
+    rows = rows_by_id(db)
+    assert rows[a].published_at is not None and rows[c].published_at is not None
+    assert rows[b].published_at is None and rows[b].attempts == 0
+    assert rows[a].attempts == 1 and rows[a].last_error is None
+
+    call = pub.calls[0]
+    assert call["routing_key"] == "ping_happened"
+    assert call["exchange"].name == f"{SERVICE}.events" and call["exchange"].type == "topic"
+    assert call["body"] == rows[a].body and call["body"]["payload"] == {"n": 1}
+    assert call["headers"] == {"nameko.request_id": "req-7"}
+
+
+def test_publish_ids_uses_event_type_as_routing_key(db):
+    (a,) = emit(db, 1, event=PONG)
+    pub = FakePublisher()
+    relay_for(db, pub).publish_ids([a])
+    assert pub.calls[0]["routing_key"] == "pong_happened"
+
+
+def test_already_published_rows_are_not_published_again(db):
+    (a,) = emit(db, 1)
+    pub = FakePublisher()
+    relay = relay_for(db, pub)
+    assert relay.publish_ids([a]) == 1
+    first = rows_by_id(db)[a].published_at
+    assert relay.publish_ids([a]) == 0
+    assert relay.sweep(as_of=utcnow() + dt.timedelta(hours=1)) == 0
+    assert len(pub.calls) == 1
+    assert rows_by_id(db)[a].published_at == first
+
+
+def test_publish_nothing(db):
+    pub = FakePublisher()
+    assert relay_for(db, pub).publish_ids([]) == 0
+    assert relay_for(db, pub).publish_ids(["unknown-id"]) == 0
+    assert pub.attempts == 0
+
+
+def test_rows_go_out_in_commit_order(db):
+    ids = emit(db, 1, 2, 3, 4)
+    pub = FakePublisher()
+    relay_for(db, pub).publish_ids(list(reversed(ids)))
+    assert [c["message_id"] for c in pub.calls] == ids
+
+
+def test_failing_publisher_leaves_row_unpublished_and_stops_batch(db):
+    a, b, c = emit(db, 1, 2, 3)
+    pub = FakePublisher(fail_on={2})
+    assert relay_for(db, pub).publish_ids([a, b, c]) == 1
+    assert pub.attempts == 2                        # c was not even tried
+    rows = rows_by_id(db)
+    assert rows[a].published_at is not None
+    assert rows[b].published_at is None
+    assert rows[b].attempts == 1
+    assert "ConnectionError" in rows[b].last_error and "broker unreachable" in rows[b].last_error
+    assert rows[c].published_at is None and rows[c].attempts == 0 and rows[c].last_error is None
+
+
+def test_outage_then_recovery_via_sweep(db):
+    failures_before = REGISTRY.get_sample_value("crm_outbox_publish_failures_total", {"service": SERVICE}) or 0
+    ids = emit(db, 1, 2)
+    down = FakePublisher(fail_all=True)
+    relay = relay_for(db, down)
+    assert relay.publish_ids(ids) == 0
+    assert relay.publish_ids(ids) == 0
+    rows = rows_by_id(db)
+    assert rows[ids[0]].attempts == 2 and rows[ids[1]].attempts == 0
+    assert REGISTRY.get_sample_value("crm_outbox_publish_failures_total", {"service": SERVICE}) \
+        == failures_before + 2
+
+    up = FakePublisher()
+    relay.publisher = up
+    assert relay.sweep(as_of=utcnow() + dt.timedelta(seconds=60)) == 2
+    rows = rows_by_id(db)
+    assert all(r.published_at is not None and r.last_error is None for r in rows.values())
+    assert rows[ids[0]].attempts == 3 and rows[ids[1]].attempts == 1
+    assert [c["message_id"] for c in up.calls] == ids
+
+
+def test_sweep_only_takes_rows_older_than_min_age(db):
+    old = emit(db, 1, 2)
+    age_rows(db, 60)
+    fresh = emit(db, 3)
+    pub = FakePublisher()
+    relay = relay_for(db, pub, min_age=5.0)
+    assert relay.sweep() == 2
+    assert [c["message_id"] for c in pub.calls] == old
+    rows = rows_by_id(db)
+    assert rows[fresh[0]].published_at is None
+    # Once it is old enough, the sweep picks it up.
+    assert relay.sweep(as_of=utcnow() + dt.timedelta(seconds=6)) == 1
+    assert rows_by_id(db)[fresh[0]].published_at is not None
+
+
+def test_sweep_respects_min_age_boundary(db):
+    emit(db, 1)
+    relay = relay_for(db, FakePublisher(), min_age=30.0)
+    assert relay.sweep(as_of=utcnow() + dt.timedelta(seconds=20)) == 0
+    assert relay.sweep(as_of=utcnow() + dt.timedelta(seconds=31)) == 1
+
+
+def test_refresh_gauges_returns_pending_count(db):
+    a, b, c = emit(db, 1, 2, 3)
+    relay = relay_for(db, FakePublisher())
+    assert relay.refresh_gauges() == 3
+    assert REGISTRY.get_sample_value("crm_outbox_pending", {"service": SERVICE}) == 3
+    relay.publish_ids([a])
+    assert relay.refresh_gauges() == 2
+    assert REGISTRY.get_sample_value("crm_outbox_pending", {"service": SERVICE}) == 2
+    age = REGISTRY.get_sample_value("crm_outbox_oldest_pending_age_seconds", {"service": SERVICE})
+    assert 0 <= age < 60
+
+
+def test_refresh_gauges_reports_oldest_age(db):
+    emit(db, 1)
+    age_rows(db, 120)
+    relay_for(db, FakePublisher()).refresh_gauges()
+    age = REGISTRY.get_sample_value("crm_outbox_oldest_pending_age_seconds", {"service": SERVICE})
+    assert 119 <= age < 180
+
+
+def test_refresh_gauges_on_empty_outbox(db):
+    assert relay_for(db, FakePublisher()).refresh_gauges() == 0
+    assert REGISTRY.get_sample_value("crm_outbox_oldest_pending_age_seconds", {"service": SERVICE}) == 0
+
+
+def test_published_rows_are_pruned_after_retention(db):
+    a, b = emit(db, 1, 2)
+    relay = relay_for(db, FakePublisher())
+    relay.publish_ids([a, b])
+    t = db.metadata.tables["outbox"]
+    with db.session() as s:
+        s.execute(update(t).where(t.c.id == a).values(
+            published_at=utcnow() - KEEP_PUBLISHED - dt.timedelta(hours=1)))
+        s.commit()
+    relay.refresh_gauges()
+    assert set(rows_by_id(db)) == {b}
+
+
+def test_sweep_refreshes_gauges(db):
+    emit(db, 1, 2)
+    relay = relay_for(db, FakePublisher(fail_all=True))
+    relay.sweep(as_of=utcnow() + dt.timedelta(seconds=60))
+    assert REGISTRY.get_sample_value("crm_outbox_pending", {"service": SERVICE}) == 2
+
+
+def test_published_counter(db):
+    before = REGISTRY.get_sample_value("crm_events_published_total",
+                                       {"service": SERVICE, "event_type": "pong_happened"}) or 0
+    ids = emit(db, 1, 2, event=PONG)
+    relay_for(db, FakePublisher()).publish_ids(ids)
+    assert REGISTRY.get_sample_value("crm_events_published_total",
+                                     {"service": SERVICE, "event_type": "pong_happened"}) == before + 2

@@ -1,0 +1,269 @@
+"""UnitOfWork: the change, its outbox rows and its inbox record commit together or not at all."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from marshmallow import Schema, fields
+from sqlalchemy import String
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm_kit.context import Principal, principal_var, request_id_var
+from crm_kit.db import make_base
+from crm_kit.errors import ValidationFailed
+from crm_kit.events import ENVELOPE_FIELDS, EnvelopeSchema, EventType
+from crm_kit.uow import DuplicateEvent
+
+Base = make_base()
+
+
+class Thing(Base):
+    __tablename__ = "things"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+
+
+class ThingPayload(Schema):
+    thing_id = fields.String(required=True)
+    amount = fields.Decimal(required=True, as_string=True, places=2)
+
+
+THING_MADE = EventType("thing_made", ThingPayload, version=2, description="test event")
+
+
+@pytest.fixture
+def db(make_db):
+    return make_db(Base, "test")
+
+
+def _make(uow, thing_id="t1", emit=True, commit=True, amount="10"):
+    uow.session.add(Thing(id=thing_id, name="n"))
+    env = uow.emit(THING_MADE, {"thing_id": thing_id, "amount": Decimal(amount)}) if emit else None
+    if commit:
+        uow.commit()
+    return env
+
+
+def test_commit_writes_change_and_outbox_row_together(db):
+    uow = db.uow()
+    with uow:
+        env = _make(uow)
+    assert [t.id for t in db.all(Thing)] == ["t1"]
+    rows = db.outbox()
+    assert len(rows) == 1
+    row = rows[0]
+    assert row.id == env["event_id"]
+    assert row.event_type == "thing_made"
+    assert row.exchange == "test.events"
+    assert row.body == env
+    assert row.published_at is None
+    assert row.attempts == 0
+    assert row.created_at.tzinfo is not None
+    assert uow.committed_event_ids == [env["event_id"]]
+
+
+def test_exception_inside_block_rolls_back_change_and_events(db):
+    uow = db.uow()
+    with pytest.raises(RuntimeError):
+        with uow:
+            _make(uow, commit=False)
+            uow.session.flush()          # the row reached the database inside the transaction
+            raise RuntimeError("boom")
+    assert db.all(Thing) == []
+    assert db.outbox() == []
+    assert db.committed == []
+
+
+def test_failing_commit_leaves_nothing_half_applied(db):
+    with db.uow() as uow:
+        _make(uow, "t1")
+    uow = db.uow()
+    with pytest.raises(IntegrityError):
+        with uow:
+            _make(uow, "t1")             # same primary key: the commit itself fails
+    assert db.count(Thing) == 1
+    assert len(db.outbox()) == 1        # only the first commit's event
+    assert len(db.committed) == 1
+
+
+def test_emitted_but_not_committed_events_are_dropped(db):
+    uow = db.uow()
+    with uow:
+        _make(uow, commit=False)
+    assert db.outbox() == [] and db.all(Thing) == []
+    # Re-entering the same unit of work starts clean: the dropped event does not resurface.
+    with uow:
+        uow.commit()
+    assert db.outbox() == []
+    assert db.committed == []
+
+
+def test_rollback_discards_pending_events(db):
+    with db.uow() as uow:
+        _make(uow, "t1", commit=False)
+        uow.rollback()
+        _make(uow, "t2")
+    assert [t.id for t in db.all(Thing)] == ["t2"]
+    rows = db.outbox()
+    assert [r.body["payload"]["thing_id"] for r in rows] == ["t2"]
+
+
+def test_on_commit_receives_committed_event_ids_in_order(db):
+    with db.uow() as uow:
+        uow.session.add(Thing(id="t1", name="n"))
+        e1 = uow.emit(THING_MADE, {"thing_id": "t1", "amount": 1})
+        e2 = uow.emit(THING_MADE, {"thing_id": "t1", "amount": 2})
+        uow.commit()
+    assert db.committed == [[e1["event_id"], e2["event_id"]]]
+    assert {r.id for r in db.outbox()} == {e1["event_id"], e2["event_id"]}
+
+
+def test_on_commit_not_called_without_events(db):
+    with db.uow() as uow:
+        _make(uow, emit=False)
+    assert db.committed == []
+    assert db.count(Thing) == 1
+
+
+def test_two_commits_in_one_block_each_notify(db):
+    with db.uow() as uow:
+        e1 = _make(uow, "t1")
+        e2 = _make(uow, "t2")
+    assert db.committed == [[e1["event_id"]], [e2["event_id"]]]
+    assert uow.committed_event_ids == [e1["event_id"], e2["event_id"]]
+
+
+def test_envelope_fields_from_context(db):
+    principal_var.set(Principal("user-42", "member", "d1"))
+    request_id_var.set("req-abc-123")
+    before = dt.datetime.now(dt.timezone.utc)
+    with db.uow(headers={"x-extra": "1"}) as uow:
+        env = _make(uow, amount="1999")
+    after = dt.datetime.now(dt.timezone.utc)
+
+    assert tuple(env) == ENVELOPE_FIELDS
+    assert isinstance(env["event_id"], str) and env["event_id"]
+    assert env["event_type"] == "thing_made"
+    assert env["schema_version"] == 2
+    occurred = dt.datetime.fromisoformat(env["occurred_at"])
+    assert occurred.tzinfo is not None
+    assert before <= occurred <= after
+    assert env["producer"] == "test"
+    assert env["actor"] == "user-42"
+    assert env["correlation_id"] == "req-abc-123"
+    assert env["payload"] == {"thing_id": "t1", "amount": "1999.00"}
+    assert EnvelopeSchema().validate(env) == {}
+
+    row = db.outbox()[0]
+    assert row.body == env
+    assert row.headers == {"x-extra": "1", "nameko.request_id": "req-abc-123"}
+
+
+def test_envelope_without_context_has_null_actor_and_correlation(db):
+    with db.uow() as uow:
+        env = _make(uow)
+    assert env["actor"] is None
+    assert env["correlation_id"] is None
+    assert EnvelopeSchema().validate(env) == {}
+    assert db.outbox()[0].headers == {}
+
+
+def test_every_event_gets_a_distinct_id(db):
+    with db.uow() as uow:
+        uow.session.add(Thing(id="t1", name="n"))
+        ids = {uow.emit(THING_MADE, {"thing_id": "t1", "amount": i})["event_id"] for i in range(20)}
+        uow.commit()
+    assert len(ids) == 20
+    assert len(db.outbox()) == 20
+
+
+def test_inbox_records_key_and_refuses_second_delivery(db):
+    key = ("test.handle_thing", "evt-1")
+    with db.uow(inbox_key=key) as uow:
+        _make(uow, "t1")
+    assert [(r.handler, r.event_id) for r in db.inbox()] == [key]
+
+    second = db.uow(inbox_key=key)
+    body_ran = False
+    with pytest.raises(DuplicateEvent) as info:
+        with second:
+            body_ran = True
+            _make(second, "t2")
+    assert not body_ran
+    assert str(info.value) == "evt-1"
+    assert [t.id for t in db.all(Thing)] == ["t1"]
+    assert len(db.outbox()) == 1
+    assert len(db.inbox()) == 1
+    assert len(db.committed) == 1
+
+
+def test_inbox_key_is_per_handler(db):
+    with db.uow(inbox_key=("test.a", "evt-1")) as uow:
+        _make(uow, "t1")
+    with db.uow(inbox_key=("test.b", "evt-1")) as uow:
+        _make(uow, "t2")
+    assert db.count(Thing) == 2
+    assert len(db.inbox()) == 2
+
+
+def test_inbox_not_recorded_when_handler_fails(db):
+    key = ("test.handle_thing", "evt-1")
+    with pytest.raises(RuntimeError):
+        with db.uow(inbox_key=key) as uow:
+            _make(uow, "t1", commit=False)
+            raise RuntimeError("transient")
+    assert db.inbox() == []
+    # The retry (a fresh unit of work) applies the event.
+    with db.uow(inbox_key=key) as uow:
+        _make(uow, "t1")
+    assert db.count(Thing) == 1 and len(db.inbox()) == 1
+
+
+def test_concurrent_duplicate_detected_at_commit(db):
+    """Two workers got the same event and both passed the inbox check: the second commit
+    loses on the inbox primary key and reports DuplicateEvent, its change rolled back."""
+    key = ("test.handle_thing", "evt-1")
+    first, second = db.uow(inbox_key=key), db.uow(inbox_key=key)
+    with first:
+        with second:
+            _make(first, "t1")
+            with pytest.raises(DuplicateEvent):
+                _make(second, "t2")
+    assert [t.id for t in db.all(Thing)] == ["t1"]
+    assert len(db.outbox()) == 1
+    assert len(db.inbox()) == 1
+
+
+def test_invalid_payload_raises_validation_failed(db):
+    uow = db.uow()
+    with pytest.raises(ValidationFailed) as info:
+        with uow:
+            uow.session.add(Thing(id="t1", name="n"))
+            uow.emit(THING_MADE, {"amount": "12"})          # thing_id missing
+    assert "thing_id" in info.value.errors
+    assert "thing_made" in info.value.detail
+    assert db.all(Thing) == [] and db.outbox() == []
+
+
+def test_invalid_payload_value_names_the_field(db):
+    with pytest.raises(ValidationFailed) as info:
+        with db.uow() as uow:
+            uow.emit(THING_MADE, {"thing_id": None, "amount": "1"})
+    assert "thing_id" in info.value.errors
+
+
+def test_commit_outside_block_is_refused(db):
+    with pytest.raises(AssertionError):
+        db.uow().commit()
+
+
+def test_audit_values_are_json_safe():
+    import datetime as dt
+    from decimal import Decimal
+
+    from crm_kit.audit import json_safe
+    assert json_safe({"a": Decimal("1.50"), "b": dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc),
+                      "c": dt.date(2024, 1, 2), "d": ("x", 1)}) == {
+        "a": "1.50", "b": "2024-01-02T00:00:00+00:00", "c": "2024-01-02", "d": ["x", 1]}
