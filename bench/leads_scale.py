@@ -19,6 +19,10 @@
    one ``lead_created`` outbox row per created lead).
 4. ``bench/results/leads_scale.json`` and ``.md``, and a summary on stdout.
 
+The process runs as a service process does: eventlet monkey-patched and psycopg2 made green
+(psycogreen), so the import's run-ahead preparation (``crm_kit.concurrency``) overlaps the
+database the way it does in the leads service.
+
 Environment: BENCH_SCALE_ROWS, BENCH_IMPORT_ROWS, BENCH_SCALE_REPS, BENCH_SCALE_WARMUP (default 30),
 BENCH_PG_ADMIN_URL (default ``postgresql+psycopg2://postgres@127.0.0.1:5432/postgres``),
 BENCH_SCALE_KEEP=1 keeps the database.
@@ -510,4 +514,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    import eventlet
+    eventlet.monkey_patch()        # as crm_kit.runner does for every service process
+    from crm_kit.db import make_green
+    make_green()
     sys.exit(main())

@@ -17,6 +17,7 @@ Environment:
   BENCH_STRICT        1 to exit non-zero when a request did not answer 201 or ratio < 0.6
   BENCH_PYSPY         path to py-spy: record a flame graph of gateway and leads
                       during each measured platform run (bench/results/*.svg)
+  BENCH_PYSPY_FORMAT  "raw" for collapsed stacks (bench/results/*.txt) instead of the SVG
 """
 from __future__ import annotations
 
@@ -58,6 +59,7 @@ BACKENDS = [b.strip() for b in os.environ.get("BENCH_BACKENDS", "sqlite,postgres
 LOG_LEVEL = os.environ.get("BENCH_LOG_LEVEL", "INFO")
 KEEP = os.environ.get("BENCH_KEEP") == "1"
 PYSPY = os.environ.get("BENCH_PYSPY")
+PYSPY_FORMAT = os.environ.get("BENCH_PYSPY_FORMAT", "flamegraph")
 STRICT = os.environ.get("BENCH_STRICT") == "1"
 TARGET_RATIO = 0.6
 
@@ -131,9 +133,9 @@ def measure(label: str, url: str, groups: dict[str, list[int]], tag: int, profil
     meter = CpuMeter(dict(groups, rabbitmq=pids_by_comm("beam.smp"), postgres=pids_by_comm("postgres")))
     spies = []
     for name, pid in (profile_pids or {}).items():
-        svg = RESULTS / f"{SCENARIO}_{label}_{name}.svg"
+        out = RESULTS / f"{SCENARIO}_{label}_{name}.{'txt' if PYSPY_FORMAT == 'raw' else 'svg'}"
         spies.append(subprocess.Popen([PYSPY, "record", "-p", str(pid), "-d", str(int(SECONDS)), "-r", "200",
-                                       "-o", str(svg), "--nonblocking"],
+                                       "-o", str(out), "--nonblocking", "--format", PYSPY_FORMAT],
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     before = meter.snapshot()
     res = loadgen.run(url, CONCURRENCY, SECONDS, tag + 1)
@@ -389,8 +391,8 @@ def main() -> int:
               "the figures are disturbed", file=sys.stderr)
     print(f"results: {RESULTS / (SCENARIO + '.json')}, {RESULTS / (SCENARIO + '.md')}")
     if os.environ.get("BENCH_SCALE") != "0":
-        from bench import leads_scale
-        leads_scale.main()
+        # Its own process: it runs as a service process does (eventlet, green psycopg2).
+        subprocess.run([sys.executable, "-m", "bench.leads_scale"], cwd=ROOT, check=False)
     if failed:
         return 1
     return 1 if STRICT and (errors or below) else 0

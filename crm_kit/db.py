@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import orjson
+
 from sqlalchemy import (
     JSON, Column, DateTime, Index, Integer, MetaData, String, Table, Text, TypeDecorator,
-    create_engine, event, Numeric,
+    create_engine, event, insert, Numeric,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -121,9 +123,56 @@ def define_kit_tables(metadata: MetaData) -> None:
     )
 
 
+BULK_CHUNK = 1000
+
+
+def bulk_insert(connection: Connection, table: Table, rows: list[dict]) -> None:
+    """Insert many rows (the same keys in each) in the current transaction.
+
+    On PostgreSQL the rows travel as one JSON parameter per ``BULK_CHUNK`` rows,
+    ``INSERT ... SELECT ... FROM json_populate_recordset(NULL::<table>, %s)``: the server
+    parses JSON in C, where a multi-row ``VALUES`` (SQLAlchemy's insertmanyvalues) makes it
+    parse one SQL literal per cell and the client render them: 3x faster for an import's
+    thousands of rows (and COPY is refused under psycogreen's wait callback). Column types'
+    Python-side processing is replaced by JSON (orjson): datetimes travel as RFC 3339 (a naive
+    one is taken as UTC), Decimals as strings, JSON columns as nested values.
+    Python-side column defaults are not applied: give every such value. Elsewhere (SQLite)
+    it is a plain executemany.
+    """
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql":
+        connection.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    unset = [c.name for c in table.columns if c.default is not None and c.name not in columns]
+    if unset:
+        raise ValueError(f"bulk_insert into {table.name}: give {unset} (Python-side defaults are not applied)")
+    quote = connection.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in columns)
+    sql = (f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} "
+           f"FROM json_populate_recordset(NULL::{quote(table.name)}, %s)")
+    for start in range(0, len(rows), BULK_CHUNK):
+        connection.exec_driver_sql(sql, (json_text(rows[start:start + BULK_CHUNK]),))
+
+
+def json_text(value) -> str:
+    """JSON for the database (JSON columns, bulk inserts): orjson, ten times faster than json."""
+    return orjson.dumps(value, default=_json_value, option=orjson.OPT_NAIVE_UTC).decode()
+
+
+def _json_value(value):
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
 def make_engine(url: str, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False})
+        engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False},
+                               json_serializer=json_text)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
@@ -138,7 +187,8 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
         return engine
     # No pool_pre_ping: it costs a round trip per checkout; a connection found dead is
     # invalidated by SQLAlchemy on first use and the pool recycles connections anyway.
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+                         json_serializer=json_text)
 
 
 def make_green() -> None:

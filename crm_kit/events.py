@@ -7,7 +7,10 @@ A producer declares each event it publishes once, in its ``events.py``::
 
 and raises it inside a unit of work (``uow.emit(LEAD_CONVERTED, data)``). The
 payload is dumped through its marshmallow schema (Decimal -> string, datetime
--> ISO 8601), validated, wrapped in the envelope and written to the outbox.
+-> ISO 8601), validated against the JSON Schema the catalogue publishes for it
+(compiled once with fastjsonschema: a few microseconds, where marshmallow's
+``validate`` took ten times as long), wrapped in the envelope and written to the
+outbox.
 
 Consumers declare the fields they rely on in their own schema (tolerant
 reader); ``tests/contract`` checks both sides against the catalogue.
@@ -15,13 +18,16 @@ reader); ``tests/contract`` checks both sides against the catalogue.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
+import fastjsonschema
 from marshmallow import Schema, fields, validate
 
 from crm_kit.context import current_principal, current_request_id
 from crm_kit.db import utcnow
 from crm_kit.errors import ValidationFailed
 from crm_kit.ids import new_id
+from crm_kit.schemas import Dumper
 
 ENVELOPE_FIELDS = ("event_id", "event_type", "schema_version", "occurred_at", "producer",
                    "actor", "correlation_id", "payload")
@@ -50,16 +56,49 @@ class EventType:
     example: dict = field(default_factory=dict)
 
     def dump(self, data) -> dict:
-        schema = _schema_instance(self.schema)
-        payload = schema.dump(data)
-        errors = schema.validate(payload)
-        if errors:
+        payload = _dumper(self.schema)(data)
+        try:
+            _validator(self.schema)(payload)
+        except fastjsonschema.JsonSchemaValueException as exc:
             # A producer bug, not user input: fail the transaction loudly.
-            raise ValidationFailed.from_messages(errors, f"event {self.name} payload is invalid")
+            raise ValidationFailed.from_messages(_messages(exc), f"event {self.name} payload is invalid") from None
         return payload
 
 
 _SCHEMAS: dict[type, Schema] = {}
+_DUMPERS: dict[type, Callable[[object], dict]] = {}
+
+
+def _dumper(cls: type[Schema]) -> Callable[[object], dict]:
+    dump = _DUMPERS.get(cls)
+    if dump is None:
+        schema = _schema_instance(cls)
+        try:
+            dump = Dumper(schema)
+        except TypeError:       # hooks or dotted attributes: marshmallow's own dump
+            dump = schema.dump
+        _DUMPERS[cls] = dump
+    return dump
+_VALIDATORS: dict[type, Callable[[dict], object]] = {}
+
+
+def _messages(exc: fastjsonschema.JsonSchemaValueException) -> dict:
+    """``{field: [message]}`` naming the offending field (or the missing ones)."""
+    where = ".".join(str(p) for p in (exc.path or [])[1:])
+    if exc.rule == "required" and isinstance(exc.value, dict):
+        prefix = f"{where}." if where else ""
+        return {f"{prefix}{name}": ["Missing data for required field."]
+                for name in exc.rule_definition if name not in exc.value}
+    return {where or "_schema": [exc.message]}
+
+
+def _validator(cls: type[Schema]) -> Callable[[dict], object]:
+    """The payload's JSON Schema (what ``docs/events`` publishes), compiled."""
+    check = _VALIDATORS.get(cls)
+    if check is None:
+        from crm_kit.jsonschema import json_schema   # apispec: only where events are raised
+        check = _VALIDATORS[cls] = fastjsonschema.compile(json_schema(cls))
+    return check
 
 
 def _schema_instance(cls: type[Schema]) -> Schema:
@@ -70,17 +109,25 @@ def _schema_instance(cls: type[Schema]) -> Schema:
 
 
 def envelope(event: EventType, payload: dict, producer: str) -> dict:
+    return envelopes(event, [payload], producer)[0]
+
+
+def envelopes(event: EventType, payloads: list[dict], producer: str) -> list[dict]:
+    """One envelope per payload, raised now by the principal and request in context."""
     principal = current_principal()
-    return {
+    actor = principal.user_id if principal else None
+    correlation_id = current_request_id()
+    occurred_at = utcnow().isoformat()
+    return [{
         "event_id": new_id(),
         "event_type": event.name,
         "schema_version": event.version,
-        "occurred_at": utcnow().isoformat(),
+        "occurred_at": occurred_at,
         "producer": producer,
-        "actor": principal.user_id if principal else None,
-        "correlation_id": current_request_id(),
+        "actor": actor,
+        "correlation_id": correlation_id,
         "payload": payload,
-    }
+    } for payload in payloads]
 
 
 def exchange_name(producer: str) -> str:

@@ -31,9 +31,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm_kit import audit
-from crm_kit.db import utcnow
+from crm_kit.db import bulk_insert, utcnow
 from crm_kit.errors import StaleVersion
-from crm_kit.events import EventType, envelope, exchange_name
+from crm_kit.events import EventType, envelopes, exchange_name
 
 
 class DuplicateEvent(Exception):
@@ -105,9 +105,17 @@ class UnitOfWork:
 
     def emit(self, event: EventType, data) -> dict:
         """Raise an event; it is stored in the outbox when (and only if) we commit."""
-        env = envelope(event, event.dump(data), self.producer)
-        self._pending.append(env)
-        return env
+        return self.emit_many(event, [data])[0]
+
+    def emit_many(self, event: EventType, items: list) -> list[dict]:
+        """Raise one event per item (a bulk import): the same as ``emit`` on each."""
+        return self.emit_dumped(event, [event.dump(data) for data in items])
+
+    def emit_dumped(self, event: EventType, payloads: list[dict]) -> list[dict]:
+        """Raise one event per payload made (before) by ``event.dump``."""
+        envs = envelopes(event, payloads, self.producer)
+        self._pending.extend(envs)
+        return envs
 
     def commit(self) -> None:
         assert self.session is not None, "commit outside 'with uow:'"
@@ -147,8 +155,7 @@ class UnitOfWork:
             "published_at": None,
             "attempts": 0,
         } for env in envelopes]
-        if rows:
-            self.session.execute(insert(self.outbox), rows)
+        bulk_insert(self.session.connection(), self.outbox, rows)
         return rows
 
     def _record_processed(self) -> None:

@@ -16,7 +16,7 @@ from functools import partial
 from eventlet.event import Event
 from nameko.extensions import DependencyProvider
 from nameko.web.handlers import HttpRequestHandler
-from werkzeug.exceptions import MethodNotAllowed, NotFound as RouteNotFound
+from werkzeug.exceptions import MethodNotAllowed
 from nameko.web.server import WebServer
 from werkzeug.routing import Map, PathConverter, Rule
 

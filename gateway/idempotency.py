@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from typing import Callable
 
 from sqlalchemy import delete

@@ -204,7 +204,20 @@ def _is_ours(pid: int) -> bool:
         except OSError:
             return False
         return True  # no /proc (not Linux): trust the pid file
+    if cmdline == [b""]:
+        # Empty: a zombie (exited, not reaped yet), or a child still inside exec (its new
+        # command line is not mapped yet, right after Popen returned): tell them apart.
+        return _state(pid) not in ("Z", "X", None)
     return b"crm_kit.cli" in cmdline and b"serve" in cmdline
+
+
+def _state(pid: int) -> str | None:
+    """The process state letter of /proc/<pid>/stat (R, S, D, Z...), None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat[stat.rindex(")") + 2:].split(" ", 1)[0]
 
 
 def _read_pid(path: Path) -> int | None:

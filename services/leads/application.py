@@ -7,19 +7,21 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 
 from marshmallow import EXCLUDE, ValidationError
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from crm_kit import audit, teams
+from crm_kit.concurrency import pause, run_ahead
 from crm_kit.context import Principal
-from crm_kit.db import utcnow
+from crm_kit.db import bulk_insert, utcnow
 from crm_kit.errors import Conflict, Duplicate, Forbidden, LimitExceeded, NotFound, ValidationFailed
 from crm_kit.ids import new_id
 from crm_kit.pagination import paginate
-from crm_kit.schemas import load
+from crm_kit.schemas import Dumper, TextRowsLoader, load
 from crm_kit.scopes import get_for_read, get_for_write, scope_clause, scoped_select, write_scope_clause
 from crm_kit.text import normalize_phone
 from crm_kit.uow import UnitOfWork
@@ -30,13 +32,14 @@ from services.leads.events import (
     LEAD_STATUS_CHANGED, LEAD_UPDATED, CustomerConvertedFromLead)
 from services.leads.models import Lead, LeadFollowUp, LeadOwnership, LeadPool, LeadPoolUser, lead_team
 from services.leads.schemas import (
-    AssignRequest, ConvertRequest, FollowUpCreate, FollowUpListQuery, FollowUpOut, ImportReport, LeadCreate,
+    AssignRequest, ConvertRequest, FollowUpCreate, FollowUpListQuery, FollowUpOut, LeadCreate,
     LeadExportQuery, LeadListQuery, LeadOut, LeadPoolCreate, LeadPoolListQuery, LeadPoolOut, LeadPoolUpdate,
     LeadUpdate, RecycleRequest, RecycleResult, ReminderOut, ReminderQuery, ReturnRequest, pool_rule_errors)
 
 # Schemas are built once: construction costs more than a load.
-_out = LeadOut()
+_out = Dumper(LeadOut())          # what LeadOut().dump makes, without marshmallow's per-field lookups
 _create = LeadCreate()
+_create_rows = TextRowsLoader(_create)      # the same validation, for CSV rows in bulk
 _update = LeadUpdate()
 _convert = ConvertRequest()
 _list_query = LeadListQuery()
@@ -54,7 +57,7 @@ _pool_out = LeadPoolOut()
 _pool_query = LeadPoolListQuery()
 _recycle_request = RecycleRequest()
 _recycle_out = RecycleResult()
-_import_report = ImportReport()
+_REPORT_COUNTS = {"created": "created", "duplicate": "duplicates", "invalid": "invalid"}
 ADMIN_ROLE, MEMBER_ROLE = "admin", "member"
 
 
@@ -863,7 +866,7 @@ MAX_IMPORT_ROWS = 5000
 def import_leads(uow: UnitOfWork, principal: Principal | None, csv_text, pool_id: str | None = None) -> dict:
     """Leads from CSV (UTF-8, with or without BOM, a header row naming ``IMPORT_COLUMNS``). Each
     row is reported: created, duplicate (with the live lead's id) or invalid (why); a bad row
-    never stops or half-writes the others. Rows are written in chunks (``_import_chunk``), a
+    never stops or half-writes the others. Rows are written in chunks (``_import_chunks``), a
     pool import row by row."""
     principal = _require(principal)
     if not isinstance(csv_text, str):
@@ -885,7 +888,7 @@ def import_leads(uow: UnitOfWork, principal: Principal | None, csv_text, pool_id
     rows, report = [], {"created": 0, "duplicates": 0, "invalid": 0, "rows": []}
     try:
         for line_no, values in enumerate(reader, start=2):
-            if not any(v.strip() for v in values):
+            if not "".join(values).strip():        # a blank line
                 continue
             rows.append((line_no, values))
             if len(rows) > MAX_IMPORT_ROWS:
@@ -899,43 +902,27 @@ def import_leads(uow: UnitOfWork, principal: Principal | None, csv_text, pool_id
         if len(values) != len(header):
             entry.update(outcome="invalid", errors={"_row": [f"Expected {len(header)} values, got {len(values)}."]})
             continue
-        data = {k: v.strip() for k, v in zip(header, values) if v.strip()}
-        if pool_id:
-            data["pool_id"] = pool_id
-        entry["_data"] = data
+        entry["_values"] = values
     if pool_id:
         # A pool import: the pool's distribution decides each lead in turn (one transaction a row).
         for entry in entries:
-            if "_data" in entry:
-                _import_one(uow, principal, entry, entry.pop("_data"))
+            if "_values" in entry:
+                _import_one(uow, principal, entry, dict(_row_data(header, entry.pop("_values")), pool_id=pool_id))
     else:
-        for start in range(0, len(entries), IMPORT_CHUNK):
-            _import_chunk(uow, principal, entries[start:start + IMPORT_CHUNK])
+        _import_chunks(uow, principal, header, entries)
     for entry in entries:
-        key = {"created": "created", "duplicate": "duplicates", "invalid": "invalid"}[entry["outcome"]]
-        report[key] += 1
-        report["rows"].append(entry)
-    return _import_report.dump(report)
+        report[_REPORT_COUNTS[entry["outcome"]]] += 1
+    report["rows"] = entries      # each entry holds exactly ImportRow's fields: as ImportReport dumps it
+    return report
 
 
-IMPORT_CHUNK = 1000   # rows validated, duplicate-checked and inserted together (one transaction)
+IMPORT_CHUNK = 500    # rows validated, duplicate-checked and inserted together (one transaction)
+PAUSE_EVERY = 10      # rows prepared between two pauses (~1 ms: the writer waits no longer for the CPU)
 _LEAD_ENTITY = audit.entity_name(Lead)
 _LEAD_BLANK = {c.key: None for c in Lead.__table__.columns}
 _LEAD_BLANK.update(source="other", version=1)          # the column defaults the model declares
 _LEAD_AUDITED = tuple(attr.key for attr in Lead.__mapper__.column_attrs
                       if attr.key not in audit.AUDIT_EXCLUDED | set(Lead.__audit_exclude__))
-
-
-def _insert_leads(connection, rows: list[dict]) -> None:
-    """One multi-row INSERT per chunk (SQLAlchemy's insertmanyvalues). Not COPY: psycopg2
-    refuses COPY under psycogreen's wait callback, which every service process installs."""
-    connection.execute(insert(Lead.__table__), rows)
-
-
-def _created_changes(row: dict) -> dict:
-    """What crm_kit.audit records for a created lead (``audit.changes_of(lead, "create")``; the
-    values are made JSON-safe by ``AuditTrail.row``)."""
-    return {k: [None, row[k]] for k in _LEAD_AUDITED if row[k] is not None}
 
 
 def _import_one(uow: UnitOfWork, principal: Principal, entry: dict, data: dict) -> None:
@@ -953,71 +940,98 @@ def _mark_duplicate(entry: dict, existing_id) -> None:
                  errors={"phone": ["A live lead with this phone already exists."]})
 
 
-def _import_chunk(uow: UnitOfWork, principal: Principal, entries: list[dict]) -> None:
-    """Rows without a pool, in bulk: validate each, one query for the live leads holding their
-    phones, then insert the new leads and their ``lead_created`` outbox rows in one transaction.
-    Rows are what create_lead would make, one by one, in file order (a phone repeated in the
-    file: the first row wins, the later ones are duplicates of it). If the insert is refused
-    (a lead with one of these phones was created meanwhile), the chunk is rolled back and every
-    row is done on its own by create_lead, which reports it."""
-    valid = []
-    for entry in entries:
-        data = entry.pop("_data", None)
-        if data is None:
-            continue
-        try:
-            fields = load(_create, data)
-        except ValidationFailed as exc:
-            entry.update(outcome="invalid", errors=exc.errors)
-            continue
-        valid.append((entry, data, fields, normalize_phone(fields["phone"])))
-    if not valid:
-        return
+def _row_data(header: list[str], values: list[str]) -> dict:
+    """A CSV row as create_lead's input: the non-empty cells, stripped."""
+    return {k: v.strip() for k, v in zip(header, values) if v.strip()}
+
+
+def _import_chunks(uow: UnitOfWork, principal: Principal, header: list[str], entries: list[dict]) -> None:
+    """Rows without a pool, in bulk, ``IMPORT_CHUNK`` rows to a transaction: each chunk is
+    prepared (validated, built) while the one before it is written (``crm_kit.concurrency``)."""
+    chunks = [entries[start:start + IMPORT_CHUNK] for start in range(0, len(entries), IMPORT_CHUNK)]
+    prepare = functools.partial(_prepare_chunk, principal, header)
+    for prepared in run_ahead(prepare, chunks):
+        _write_chunk(uow, principal, prepared)
+
+
+def _prepare_chunk(principal: Principal, header: list[str], entries: list[dict]) -> list[tuple]:
+    """The CPU half of a chunk (no database, no context): validate each row, then build the lead
+    create_lead would make of it, its ``lead_created`` payload and its audit entry's changes.
+    Invalid rows are marked in their entries; the others are ``(entry, data, row, payload,
+    changes)``, still to be checked for duplicates."""
+    todo = [(entry, _row_data(header, entry.pop("_values"))) for entry in entries if "_values" in entry]
     owner_id = principal.user_id if not principal.is_system else None
     department_id = principal.department_id if owner_id else None
+    now = utcnow()
+    status = domain.initial_status(owner_id)
+    sla_due_at = domain.sla_due_at(now, None) if owner_id else None
+    prepared = []
+    loaded = []
+    for start in range(0, len(todo), PAUSE_EVERY):     # pause: let the write of the chunk before go on
+        loaded += _create_rows.load_many([data for _, data in todo[start:start + PAUSE_EVERY]])
+        pause()
+    for i, ((entry, data), (fields, errors)) in enumerate(zip(todo, loaded)):
+        if i % PAUSE_EVERY == PAUSE_EVERY - 1:
+            pause()
+        if errors is not None:
+            entry.update(outcome="invalid", errors=errors)
+            continue
+        # The row create_lead's Lead(...) would insert (every column, the defaults included).
+        row = dict(_LEAD_BLANK, id=new_id(), phone_key=normalize_phone(fields["phone"]), status=status,
+                   owner_id=owner_id, department_id=department_id, created_by=principal.user_id,
+                   created_at=now, updated_at=now, assigned_at=now if owner_id else None,
+                   sla_due_at=sla_due_at, **fields)
+        prepared.append((entry, data, row, LEAD_CREATED.dump(row), audit.created(row, _LEAD_AUDITED)))
+    return prepared
+
+
+def _write_chunk(uow: UnitOfWork, principal: Principal, prepared: list[tuple]) -> None:
+    """The database half: one query for the live leads holding the chunk's phones, then the new
+    leads, their audit entries and their ``lead_created`` outbox rows in one transaction. Rows
+    are what create_lead would make, one by one, in file order (a phone repeated in the file:
+    the first row wins, the later ones are duplicates of it; an earlier chunk is committed
+    before this one looks). If the insert is refused (a lead with one of these phones was
+    created meanwhile), the chunk is rolled back and every row is done on its own by
+    create_lead, which reports it."""
+    if not prepared:
+        return
     with uow:
-        keys = list({key for _, _, _, key in valid if key})
+        keys = list({row["phone_key"] for _, _, row, _, _ in prepared if row["phone_key"]})
         holders = dict(uow.session.execute(select(Lead.phone_key, Lead.id).where(
             Lead.phone_key.in_(keys), Lead.status.in_(domain.LIVE_STATUSES))).all()) if keys else {}
-        now = utcnow()
-        status = domain.initial_status(owner_id)
-        sla_due_at = domain.sla_due_at(now, None) if owner_id else None
-        created, rows, trail = [], [], uow.audit
-        for entry, data, fields, phone_key in valid:
+        kept = []
+        for item in prepared:
+            entry, _, row, _, _ = item
+            phone_key = row["phone_key"]
             if phone_key and phone_key in holders:
                 _mark_duplicate(entry, holders[phone_key])
                 continue
-            # The row create_lead's Lead(...) would insert (every column, the defaults included).
-            row = dict(_LEAD_BLANK, id=new_id(), phone_key=phone_key, status=status, owner_id=owner_id,
-                       department_id=department_id, created_by=principal.user_id, created_at=now,
-                       updated_at=now, assigned_at=now if owner_id else None, sla_due_at=sla_due_at, **fields)
             if phone_key:
                 holders[phone_key] = row["id"]
-            rows.append(row)
-            uow.emit(LEAD_CREATED, row)
-            created.append((entry, row["id"]))
-        if not created:
+            kept.append(item)
+        if not kept:
             return
+        uow.emit_dumped(LEAD_CREATED, [payload for _, _, _, payload, _ in kept])
         connection = uow.session.connection()
         refused = (IntegrityError,) + ((connection.dialect.dbapi.IntegrityError,)
                                        if connection.dialect.name == "postgresql" else ())
         try:
             # Not through the ORM: its per-object flush costs more than the insert itself. So the
             # audit entries the flush would write are written here, the same ones.
-            _insert_leads(connection, rows)
-            if trail is not None:
-                trail.write(uow.session, [trail.row(_LEAD_ENTITY, r["id"], "create", _created_changes(r))
-                                          for r in rows])
+            bulk_insert(connection, Lead.__table__, [row for _, _, row, _, _ in kept])
+            if uow.audit is not None:
+                uow.audit.write(uow.session, uow.audit.rows(
+                    _LEAD_ENTITY, [(row["id"], changes) for _, _, row, _, changes in kept], "create", safe=True))
             uow.commit()
         except refused:
             uow.rollback()
         else:
-            for entry, lead_id in created:
-                entry["id"] = lead_id
+            for entry, _, row, _, _ in kept:
+                entry["id"] = row["id"]
             return
     # Refused: nothing of the chunk was written; redo its valid rows one by one (a duplicate
     # found above may name a lead of this chunk, rolled back now).
-    for entry, data, _, _ in valid:
+    for entry, data, _, _, _ in prepared:
         entry.update(outcome="created", id=None, existing_id=None, errors={})
         _import_one(uow, principal, entry, data)
 

@@ -12,6 +12,10 @@ from crm_kit.teams import attach_team
 Base = make_base()
 
 
+def _partial_index(name: str, columns: tuple[str, ...], where: str) -> Index:
+    return Index(name, *columns, postgresql_where=text(where), sqlite_where=text(where))
+
+
 class Lead(Base):
     """Audited (crm_kit.audit) as entity ``lead``; scoped by owner, department and team."""
     __tablename__ = "leads"
@@ -60,12 +64,15 @@ class Lead(Base):
         Index("ix_leads_owner_id_id", "owner_id", "id"),
         Index("ix_leads_department_id_id", "department_id", "id"),
         Index("ix_leads_status_id", "status", "id"),
-        Index("ix_leads_pool_id_status_id", "pool_id", "status", "id"),
+        # Partial where most leads hold NULL (no pool, no campaign, no next contact): the lists
+        # filter on a value, which implies NOT NULL, and an import or a create skips the index.
+        _partial_index("ix_leads_pool_id_status_id", ("pool_id", "status", "id"), "pool_id IS NOT NULL"),
         Index("ix_leads_source_id", "source", "id"),
-        Index("ix_leads_campaign_id_id", "campaign_id", "id"),
+        _partial_index("ix_leads_campaign_id_id", ("campaign_id", "id"), "campaign_id IS NOT NULL"),
         Index("ix_leads_created_at", "created_at"),
         Index("ix_leads_sla_due_at", "sla_due_at"),
-        Index("ix_leads_owner_id_next_contact_at", "owner_id", "next_contact_at"),
+        _partial_index("ix_leads_owner_id_next_contact_at", ("owner_id", "next_contact_at"),
+                       "next_contact_at IS NOT NULL"),
     )
 
     @property

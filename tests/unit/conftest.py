@@ -1,11 +1,13 @@
 """Fixtures for the unit tier: a service database on a SQLite file, units of work, principals.
 
-No broker, no network: application functions are driven directly with a
-:class:`~crm_kit.uow.UnitOfWork` on a temporary SQLite database.
+No broker: application functions are driven directly with a
+:class:`~crm_kit.uow.UnitOfWork` on a temporary SQLite database (or, for the few
+code paths that differ by dialect, a temporary PostgreSQL database).
 """
 from __future__ import annotations
 
 import itertools
+import uuid
 
 import pytest
 from sqlalchemy import select
@@ -65,17 +67,33 @@ class ServiceDb:
 
 @pytest.fixture
 def make_db(tmp_path):
-    """``make_db(Base, "leads")`` -> a :class:`ServiceDb` on a fresh SQLite file."""
+    """``make_db(Base, "leads")`` -> a :class:`ServiceDb` on a fresh SQLite file;
+    ``backend="postgresql"``: on a fresh PostgreSQL database (skipped where none is reachable),
+    for the code paths that differ by dialect (``crm_kit.db.bulk_insert``)."""
     created: list[ServiceDb] = []
+    pg_urls: list[dict] = []
 
-    def factory(base, producer: str) -> ServiceDb:
-        db = ServiceDb(f"sqlite:///{tmp_path / f'{producer}-{next(_counter)}.db'}", base, producer)
+    def factory(base, producer: str, backend: str = "sqlite") -> ServiceDb:
+        if backend == "postgresql":
+            from tests.integration.harness import create_pg_databases, postgres_reachable
+            if not postgres_reachable():
+                pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432 (CRM_TEST_PG_DSN)")
+            urls = create_pg_databases(f"crmunit_{next(_counter)}_{uuid.uuid4().hex[:6]}", [producer])
+            pg_urls.append(urls)
+            url = urls[producer]
+        else:
+            url = f"sqlite:///{tmp_path / f'{producer}-{next(_counter)}.db'}"
+        db = ServiceDb(url, base, producer)
         created.append(db)
         return db
 
     yield factory
     for db in created:
         db.dispose()
+    if pg_urls:
+        from tests.integration.harness import drop_pg_databases
+        for urls in pg_urls:
+            drop_pg_databases(urls)
 
 
 @pytest.fixture(autouse=True)

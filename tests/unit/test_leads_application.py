@@ -366,3 +366,14 @@ def test_record_conversion_invalid_payload_changes_nothing(db):
     with pytest.raises((ValidationFailed, ValidationError)):
         app.record_conversion(db.uow(), {"event_id": "e", "payload": {"lead_id": lead["id"]}})
     assert db.all(Lead)[0].customer_id is None
+
+
+def test_leads_are_dumped_exactly_as_leadout_dumps_them(db):
+    """The RPCs return leads through crm_kit.schemas.Dumper: the same dict LeadOut().dump makes."""
+    from services.leads.schemas import LeadOut
+    made = app.create_lead(db.uow(), ADMIN, {"name": "Dumped", "company": "Acme", "phone": "13800001234",
+                                             "email": "d@example.com", "source": "referral"})
+    with db.session() as s:
+        row = s.get(Lead, made["id"])
+        assert made == LeadOut().dump(row) == app._out.dump(row)
+        assert app._out.dump([row], many=True) == LeadOut().dump([row], many=True)

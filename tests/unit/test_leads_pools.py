@@ -12,8 +12,9 @@ from crm_kit.context import Principal
 from crm_kit.errors import (Conflict, Duplicate, Forbidden, InvalidState, LimitExceeded, NotFound,
                             StaleVersion, ValidationFailed)
 from services.leads import application as app
-from services.leads.models import Base, Lead, LeadOwnership, LeadPool
-from tests.unit.conftest import ADMIN, MANAGER_D1, MEMBER_1, SYSTEM
+from services.leads.models import Base, Lead, LeadOwnership
+from services.leads.schemas import ImportReport
+from tests.unit.conftest import ADMIN, MANAGER_D1, MEMBER_1, MEMBER_2
 
 POOL_ADMIN = Principal("padmin", "member", "d9", ("d9",))
 M1 = Principal("m1", "member", "d1", ("d1",))
@@ -26,6 +27,12 @@ UTC = dt.timezone.utc
 @pytest.fixture
 def db(make_db):
     return make_db(Base, "leads")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def both_db(request, make_db):
+    """For what is written in bulk (``crm_kit.db.bulk_insert`` differs by dialect)."""
+    return make_db(Base, "leads", backend=request.param)
 
 
 def pool(db, **data):
@@ -464,7 +471,8 @@ def test_list_filters(db):
 
 
 # -- import / export ---------------------------------------------------------------------------------
-def test_import_per_row_report(db):
+def test_import_per_row_report(both_db):
+    db = both_db
     existing = lead(db, principal=MEMBER_1, phone="13800001111")
     text = ("\ufeffname,phone,company,source\n"
             "Zhao Liu,13800002222,Acme,trade_show\n"
@@ -476,6 +484,7 @@ def test_import_per_row_report(db):
             "Qian Qi,,Initech,\n"
             "Zhao Again,13800002222,,\n")
     report = app.import_leads(db.uow(), MEMBER_1, text)
+    assert report == ImportReport().dump(report)          # what the RPC documents, exactly
     assert (report["created"], report["duplicates"], report["invalid"]) == (2, 2, 3)
     by_row = {r["row"]: r for r in report["rows"]}
     assert by_row[2]["outcome"] == "created" and by_row[2]["id"]
@@ -487,6 +496,58 @@ def test_import_per_row_report(db):
     assert by_row[8]["outcome"] == "created"
     assert by_row[9]["outcome"] == "duplicate" and by_row[9]["existing_id"] == by_row[2]["id"]
     assert db.count(Lead) == 3
+
+
+def test_an_imported_lead_is_recorded_as_create_lead_records_it(both_db):
+    """The bulk path writes without the ORM: its audit entry, its event and its row must be the
+    ones create_lead (the ORM flush) writes for the same input."""
+    db = both_db
+    body = {"name": "Same Lead", "company": "Acme", "phone": "13800009999", "email": "s@example.com",
+            "source": "referral", "region": "north", "industry": "retail", "notes": "n"}
+    made = app.create_lead(db.uow(), MEMBER_1, body)
+    app.discard_lead(db.uow(), MEMBER_1, made["id"])            # its phone is free again
+    header = ",".join(body)
+    report = app.import_leads(db.uow(), MEMBER_1, header + "\n" + ",".join(body.values()) + "\n")
+    imported = report["rows"][0]["id"]
+    assert report["created"] == 1 and imported
+
+    entries = {e.entity_id: e for e in _audit(db) if e.entity == "lead" and e.action == "create"}
+    volatile = {"id", "created_at", "updated_at", "assigned_at", "sla_due_at", "status"}
+    made_changes = {k: v for k, v in entries[made["id"]].changes.items() if k not in volatile}
+    imported_changes = {k: v for k, v in entries[imported].changes.items() if k not in volatile}
+    assert imported_changes == made_changes
+    assert set(entries[imported].changes) == set(entries[made["id"]].changes)
+    assert entries[imported].actor_id == entries[made["id"]].actor_id
+
+    created = {row.body["payload"]["lead_id"]: row.body for row in db.outbox("lead_created")}
+    strip = lambda p: {k: v for k, v in p.items() if k not in ("lead_id", "created_at")}  # noqa: E731
+    assert strip(created[imported]["payload"]) == strip(created[made["id"]]["payload"])
+    assert created[imported]["actor"] == created[made["id"]]["actor"]
+    again = app.get_lead(db.uow(), MEMBER_1, imported)
+    assert {k: again[k] for k in body} == {k: made[k] for k in body}
+
+
+def test_import_chunk_refused_by_a_concurrent_create_is_redone_row_by_row(both_db, monkeypatch):
+    """A lead with one of the chunk's phones created between the duplicate query and the insert:
+    the unique index refuses the chunk, nothing of it stays, and each row is redone on its own."""
+    db = both_db
+    real_bulk_insert = app.bulk_insert
+    concurrent = {}
+
+    def racing_bulk_insert(connection, table, rows):
+        if table is Lead.__table__ and not concurrent:
+            concurrent.update(lead(db, principal=MEMBER_2, phone="13800007777"))   # its own transaction
+        return real_bulk_insert(connection, table, rows)
+
+    monkeypatch.setattr(app, "bulk_insert", racing_bulk_insert)
+    report = app.import_leads(db.uow(), MEMBER_1, "name,phone\nFirst,13800006666\nRaced,13800007777\n"
+                                                  "Third,13800008888\n")
+    outcomes = [(r["outcome"], r["existing_id"]) for r in report["rows"]]
+    assert outcomes == [("created", None), ("duplicate", concurrent["id"]), ("created", None)]
+    assert db.count(Lead) == 3
+    assert len(db.outbox("lead_created")) == 3                   # the two imported + the concurrent one
+    created_entries = [e for e in _audit(db) if e.entity == "lead" and e.action == "create"]
+    assert len(created_entries) == 3
 
 
 def test_import_into_pool_and_bad_files(db):

@@ -1,0 +1,74 @@
+"""Overlap CPU work with database waits.
+
+:func:`run_ahead` computes item ``k+1`` in the background while the caller works on item
+``k``. Used where a use case alternates pure-Python preparation with database round trips
+(an import: validate and build chunk ``k+1`` while PostgreSQL inserts chunk ``k``), it turns
+their sum into roughly their maximum on a machine where the database has its own core.
+
+In a service process (eventlet monkey-patched, psycopg2 green through psycogreen) the
+background work is a greenthread: it runs while the caller waits on the database socket,
+and should call :func:`pause` every few dozen items so the caller resumes as soon as its
+answer is in (a greenthread is never preempted).
+Elsewhere (tests, scripts) it is an OS thread: psycopg2 and sqlite3 release the GIL while
+they wait. The function must not depend on the caller's context (principal, request id):
+it gets what it needs as arguments.
+"""
+from __future__ import annotations
+
+import threading
+from typing import Callable, Iterable, Iterator, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def run_ahead(fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    """``fn(item)`` for each item, in order; the next one is computed while this one is used."""
+    pending = None
+    for item in items:
+        started = _start(fn, item)
+        if pending is not None:
+            yield pending()
+        pending = started
+    if pending is not None:
+        yield pending()
+
+
+def pause() -> None:
+    """A point where background work lets the caller go on (a no-op outside eventlet)."""
+    if _green():
+        import eventlet
+        eventlet.sleep(0)
+
+
+def _start(fn, item) -> Callable[[], object]:
+    """Start ``fn(item)``; returns a function that waits for its result (or raises its error)."""
+    if _green():
+        import eventlet
+        return eventlet.spawn(fn, item).wait
+    outcome: dict = {}
+
+    def work():
+        try:
+            outcome["value"] = fn(item)
+        except BaseException as exc:  # handed to the caller by wait()
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=work, name="run-ahead", daemon=True)
+    thread.start()
+
+    def wait():
+        thread.join()
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]
+
+    return wait
+
+
+def _green() -> bool:
+    try:
+        from eventlet import patcher
+    except ImportError:  # pragma: no cover
+        return False
+    return patcher.is_monkey_patched("thread")
