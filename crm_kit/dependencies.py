@@ -12,7 +12,7 @@ from sqlalchemy.orm import sessionmaker
 from crm_kit.amqp import ConfirmingPublisher
 from crm_kit.context import Principal, principal_var, request_id_var
 from crm_kit.db import make_engine
-from crm_kit.outbox import OutboxRelay
+from crm_kit.outbox import MARK_DELAY, OutboxRelay
 from crm_kit.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,8 @@ class Database(DependencyProvider):
         while self._running:
             rows: list[dict] = []
             try:
-                item = self._queue.get(timeout=interval)
+                # wake up in time to mark what was published (see OutboxRelay.flush_marks)
+                item = self._queue.get(timeout=min(interval, MARK_DELAY) if self.relay.unmarked else interval)
                 if item:
                     rows.extend(item)
                 while True:  # batch whatever else is waiting
@@ -83,7 +84,9 @@ class Database(DependencyProvider):
                 pass
             try:
                 if rows:
-                    self.relay.publish_committed(rows)
+                    self.relay.publish_committed(rows, defer_mark=True)
+                if self.relay.marks_due() or (self.relay.unmarked and not rows) or not self._running:
+                    self.relay.flush_marks()
                 if time.monotonic() - last_sweep >= interval or not self._running:
                     self.relay.sweep()
                     last_sweep = time.monotonic()

@@ -12,13 +12,20 @@ first *claims* a batch (a short transaction that sets a lease,
 never claim the same rows), then publishes, then marks the batch in one
 UPDATE. A relay that dies mid-batch leaves a lease that simply expires, and
 the rows are published again; consumers are idempotent, so at-least-once is
-safe. (Holding a transaction across the broker round trip would also freeze
+safe.
+
+Under load the fast path defers the marking (``defer_mark=True``): the relay
+loop marks what it published in one UPDATE every ``MARK_DELAY`` seconds (or
+``MARK_BATCH`` rows) instead of one transaction per commit. A process that dies
+in between leaves those rows unmarked: the sweep publishes them again after
+``min_age``, which consumers recognise (at-least-once, as above). (Holding a transaction across the broker round trip would also freeze
 an eventlet process on SQLite, whose lock wait blocks in C.)
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import sessionmaker
@@ -30,6 +37,8 @@ from crm_kit.db import utcnow
 log = logging.getLogger(__name__)
 
 BATCH = 200
+MARK_DELAY = 0.2       # seconds a published row may wait to be marked (fast path)
+MARK_BATCH = 500
 LEASE = dt.timedelta(seconds=30)
 KEEP_PUBLISHED = dt.timedelta(days=7)
 
@@ -43,12 +52,38 @@ class OutboxRelay:
         self.publisher = publisher
         self.min_age = dt.timedelta(seconds=min_age)
         self._exchange = event_exchange(service)
+        self._unmarked: list[str] = []
+        self._unmarked_since = 0.0
 
-    def publish_committed(self, rows: list[dict]) -> int:
+    def publish_committed(self, rows: list[dict], defer_mark: bool = False) -> int:
         """The fast path right after a commit: publish the rows this process just
         wrote (no need to read or claim them: nobody else knows them yet; the sweep
-        only looks at rows older than ``min_age``), then mark them in one UPDATE."""
-        return self._publish_rows(rows)
+        only looks at rows older than ``min_age``), then mark them in one UPDATE --
+        or, with ``defer_mark``, leave that to :meth:`flush_marks`."""
+        return self._publish_rows(rows, defer_mark=defer_mark)
+
+    @property
+    def unmarked(self) -> int:
+        return len(self._unmarked)
+
+    def marks_due(self) -> bool:
+        return bool(self._unmarked) and (len(self._unmarked) >= MARK_BATCH
+                                         or time.monotonic() - self._unmarked_since >= MARK_DELAY)
+
+    def flush_marks(self) -> int:
+        """Mark the rows published with ``defer_mark`` (one UPDATE per ``BATCH``)."""
+        ids, self._unmarked = self._unmarked, []
+        t = self.table
+        try:
+            with self.session_factory() as session:
+                for start in range(0, len(ids), BATCH):
+                    session.execute(update(t).where(t.c.id.in_(ids[start:start + BATCH])).values(
+                        published_at=utcnow(), attempts=t.c.attempts + 1, last_error=None, claimed_until=None))
+                session.commit()
+        except Exception:
+            self._unmarked = ids + self._unmarked      # try again next time
+            raise
+        return len(ids)
 
     def publish_ids(self, ids: list[str]) -> int:
         """Publish these rows now (the fast path right after a commit)."""
@@ -91,7 +126,7 @@ class OutboxRelay:
         rows = self._claim(condition)
         return self._publish_rows([row._asdict() for row in rows]) if rows else 0
 
-    def _publish_rows(self, rows: list[dict]) -> int:
+    def _publish_rows(self, rows: list[dict], defer_mark: bool = False) -> int:
         t = self.table
         done: list[str] = []
         failure = None
@@ -107,11 +142,17 @@ class OutboxRelay:
                 break  # the broker is unhappy: release the rest of the batch, keep order
             done.append(row["id"])
             metrics.EVENTS_PUBLISHED.labels(self.service, row["event_type"]).inc()
+        rest = [r["id"] for r in rows if r["id"] not in set(done)]
+        if defer_mark and done:
+            if not self._unmarked:
+                self._unmarked_since = time.monotonic()
+            self._unmarked.extend(done)
+            if not rest and not failure:
+                return len(done)
         with self.session_factory() as session:
-            if done:
+            if done and not defer_mark:
                 session.execute(update(t).where(t.c.id.in_(done)).values(
                     published_at=utcnow(), attempts=t.c.attempts + 1, last_error=None, claimed_until=None))
-            rest = [r["id"] for r in rows if r["id"] not in set(done)]
             if rest:
                 session.execute(update(t).where(t.c.id.in_(rest)).values(claimed_until=None))
             if failure:

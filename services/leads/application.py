@@ -9,6 +9,7 @@ import csv
 import datetime as dt
 import functools
 import io
+from types import SimpleNamespace
 
 from marshmallow import EXCLUDE, ValidationError
 from sqlalchemy import and_, case, func, or_, select, update
@@ -83,24 +84,46 @@ def create_lead(uow: UnitOfWork, principal: Principal | None, data: dict) -> dic
             # A lead created by a person is theirs (pending); the platform's own are unassigned.
             owner_id = principal.user_id if not principal.is_system else None
             department_id = principal.department_id if owner_id else None
-        lead = Lead(id=new_id(), phone_key=phone_key, status=domain.initial_status(owner_id),
-                    owner_id=owner_id, department_id=department_id,
-                    created_by=principal.user_id, created_at=now, updated_at=now, **fields)
-        if owner_id:
-            lead.assigned_at = now
-            lead.sla_due_at = domain.sla_due_at(now, pool.first_response_hours if pool else None)
-        uow.session.add(lead)
-        uow.emit(LEAD_CREATED, lead)
-        if pool is not None and owner_id:
-            _log_ownership(uow.session, lead, owner_id, "distribution", now)
-            _emit_assigned(uow, lead, None, "distribution")
+        row = _new_lead_row(principal, fields, phone_key, now, owner_id, department_id,
+                            pool.first_response_hours if pool else None)
+        refused = _refused(uow.session.connection())
         try:
+            _insert_new_leads(uow, [row], [audit.created(row, _LEAD_AUDITED)])
+            uow.emit_dumped(LEAD_CREATED, [LEAD_CREATED.dump(row)])
+            if pool is not None and owner_id:
+                lead = SimpleNamespace(**row)
+                _log_ownership(uow.session, lead, owner_id, "distribution", now)
+                _emit_assigned(uow, lead, None, "distribution")
             uow.commit()
-        except IntegrityError:
+        except refused:
             uow.rollback()
             _raise_if_duplicate_phone(uow.session, phone_key)
             raise
-        return _out.dump(lead)
+        return _out.dump(dict(row, sla_breached=domain.sla_breached(row["sla_due_at"], None, now)))
+
+
+def _new_lead_row(principal: Principal, fields: dict, phone_key: str | None, now: dt.datetime,
+                  owner_id: str | None, department_id: str | None, sla_hours) -> dict:
+    """Every column of a new lead (the model's defaults included), as the ORM would insert it."""
+    return dict(_LEAD_BLANK, **fields, id=new_id(), phone_key=phone_key, status=domain.initial_status(owner_id),
+                owner_id=owner_id, department_id=department_id, created_by=principal.user_id,
+                created_at=now, updated_at=now, assigned_at=now if owner_id else None,
+                sla_due_at=domain.sla_due_at(now, sla_hours) if owner_id else None)
+
+
+def _insert_new_leads(uow: UnitOfWork, rows: list[dict], changes: list[dict]) -> None:
+    """New leads without the ORM (its per-object flush costs more than the insert itself), and
+    the audit entries a flush would write for them (``changes``: ``audit.created`` of each)."""
+    bulk_insert(uow.session.connection(), Lead.__table__, rows)
+    if uow.audit is not None:
+        uow.audit.write(uow.session, uow.audit.rows(
+            _LEAD_ENTITY, [(row["id"], change) for row, change in zip(rows, changes)], "create", safe=True))
+
+
+def _refused(connection) -> tuple:
+    """What a unique index's refusal raises on this connection."""
+    return (IntegrityError,) + ((connection.dialect.dbapi.IntegrityError,)
+                                if connection.dialect.name == "postgresql" else ())
 
 
 def _raise_if_duplicate_phone(session, phone_key: str | None) -> None:
@@ -963,8 +986,6 @@ def _prepare_chunk(principal: Principal, header: list[str], entries: list[dict])
     owner_id = principal.user_id if not principal.is_system else None
     department_id = principal.department_id if owner_id else None
     now = utcnow()
-    status = domain.initial_status(owner_id)
-    sla_due_at = domain.sla_due_at(now, None) if owner_id else None
     prepared = []
     loaded = []
     for start in range(0, len(todo), PAUSE_EVERY):     # pause: let the write of the chunk before go on
@@ -976,11 +997,7 @@ def _prepare_chunk(principal: Principal, header: list[str], entries: list[dict])
         if errors is not None:
             entry.update(outcome="invalid", errors=errors)
             continue
-        # The row create_lead's Lead(...) would insert (every column, the defaults included).
-        row = dict(_LEAD_BLANK, id=new_id(), phone_key=normalize_phone(fields["phone"]), status=status,
-                   owner_id=owner_id, department_id=department_id, created_by=principal.user_id,
-                   created_at=now, updated_at=now, assigned_at=now if owner_id else None,
-                   sla_due_at=sla_due_at, **fields)
+        row = _new_lead_row(principal, fields, normalize_phone(fields["phone"]), now, owner_id, department_id, None)
         prepared.append((entry, data, row, LEAD_CREATED.dump(row), audit.created(row, _LEAD_AUDITED)))
     return prepared
 
@@ -1012,16 +1029,9 @@ def _write_chunk(uow: UnitOfWork, principal: Principal, prepared: list[tuple]) -
         if not kept:
             return
         uow.emit_dumped(LEAD_CREATED, [payload for _, _, _, payload, _ in kept])
-        connection = uow.session.connection()
-        refused = (IntegrityError,) + ((connection.dialect.dbapi.IntegrityError,)
-                                       if connection.dialect.name == "postgresql" else ())
+        refused = _refused(uow.session.connection())
         try:
-            # Not through the ORM: its per-object flush costs more than the insert itself. So the
-            # audit entries the flush would write are written here, the same ones.
-            bulk_insert(connection, Lead.__table__, [row for _, _, row, _, _ in kept])
-            if uow.audit is not None:
-                uow.audit.write(uow.session, uow.audit.rows(
-                    _LEAD_ENTITY, [(row["id"], changes) for _, _, row, _, changes in kept], "create", safe=True))
+            _insert_new_leads(uow, [row for _, _, row, _, _ in kept], [changes for _, _, _, _, changes in kept])
             uow.commit()
         except refused:
             uow.rollback()

@@ -518,6 +518,13 @@ def test_an_imported_lead_is_recorded_as_create_lead_records_it(both_db):
     assert imported_changes == made_changes
     assert set(entries[imported].changes) == set(entries[made["id"]].changes)
     assert entries[imported].actor_id == entries[made["id"]].actor_id
+    # ... and both are what the ORM's audit (crm_kit.audit.changes_of) records of such a lead
+    from crm_kit.audit import changes_of
+    with db.session() as s:
+        assert entries[imported].changes == changes_of(s.get(Lead, imported), "create")
+        orm_view = changes_of(s.get(Lead, made["id"]), "create")
+        assert orm_view.pop("status") == [None, "discarded"]            # discarded since
+        assert dict(entries[made["id"]].changes, status=None) == dict(orm_view, status=None)
 
     created = {row.body["payload"]["lead_id"]: row.body for row in db.outbox("lead_created")}
     strip = lambda p: {k: v for k, v in p.items() if k not in ("lead_id", "created_at")}  # noqa: E731
@@ -536,6 +543,7 @@ def test_import_chunk_refused_by_a_concurrent_create_is_redone_row_by_row(both_d
 
     def racing_bulk_insert(connection, table, rows):
         if table is Lead.__table__ and not concurrent:
+            concurrent["racing"] = True          # (create_lead inserts through here too)
             concurrent.update(lead(db, principal=MEMBER_2, phone="13800007777"))   # its own transaction
         return real_bulk_insert(connection, table, rows)
 

@@ -232,3 +232,73 @@ def test_published_counter(db):
     relay_for(db, FakePublisher()).publish_ids(ids)
     assert REGISTRY.get_sample_value("crm_events_published_total",
                                      {"service": SERVICE, "event_type": "pong_happened"}) == before + 2
+
+
+# -- the fast path's deferred marking --------------------------------------------------------
+def _committed_rows(db, *numbers) -> list[dict]:
+    """What on_commit hands the relay: the committed outbox rows."""
+    rows = []
+    for n in numbers:
+        with db.uow(on_commit=rows.extend) as uow:
+            uow.emit(PING, {"n": n})
+            uow.commit()
+    return rows
+
+
+def test_deferred_marks_publish_now_and_mark_in_one_flush(db, monkeypatch):
+    import crm_kit.outbox as outbox
+    pub = FakePublisher()
+    relay = relay_for(db, pub)
+    rows = _committed_rows(db, 1, 2, 3)
+    assert relay.publish_committed(rows[:2], defer_mark=True) == 2
+    assert relay.publish_committed(rows[2:], defer_mark=True) == 1
+    assert len(pub.calls) == 3                                    # published at once
+    assert all(r.published_at is None for r in db.outbox())      # not marked yet
+    assert relay.unmarked == 3 and not relay.marks_due()          # (MARK_DELAY not over)
+    monkeypatch.setattr(outbox, "MARK_DELAY", 0.0)
+    assert relay.marks_due()
+    assert relay.flush_marks() == 3
+    assert relay.unmarked == 0
+    assert all(r.published_at is not None and r.attempts == 1 for r in db.outbox())
+    age_rows(db, 60)
+    assert relay.sweep() == 0 and len(pub.calls) == 3             # nothing published twice
+
+
+def test_rows_published_but_never_marked_are_published_again_by_the_sweep(db):
+    """The process died between publishing and marking: at-least-once, never lost."""
+    pub = FakePublisher()
+    rows = _committed_rows(db, 1, 2)
+    relay_for(db, pub).publish_committed(rows, defer_mark=True)   # this relay dies unmarked
+    successor = relay_for(db, pub)
+    age_rows(db, 60)
+    assert successor.sweep() == 2
+    assert [c["message_id"] for c in pub.calls] == [r["id"] for r in rows] * 2
+    assert all(r.published_at is not None for r in db.outbox())
+
+
+def test_a_failed_flush_keeps_the_marks_for_the_next_one(db, monkeypatch):
+    pub = FakePublisher()
+    relay = relay_for(db, pub)
+    relay.publish_committed(_committed_rows(db, 1), defer_mark=True)
+    real_factory = relay.session_factory
+
+    def broken():
+        raise ConnectionError("database unreachable")
+
+    relay.session_factory = broken
+    with pytest.raises(ConnectionError):
+        relay.flush_marks()
+    assert relay.unmarked == 1
+    relay.session_factory = real_factory
+    assert relay.flush_marks() == 1
+    assert all(r.published_at is not None for r in db.outbox())
+
+
+def test_a_failed_publish_with_deferred_marks_records_the_error_now(db):
+    pub = FakePublisher(fail_on={2})
+    relay = relay_for(db, pub)
+    rows = _committed_rows(db, 1, 2, 3)
+    assert relay.publish_committed(rows, defer_mark=True) == 1
+    by_id = rows_by_id(db)
+    assert by_id[rows[1]["id"]].last_error and by_id[rows[1]["id"]].attempts == 1
+    assert by_id[rows[2]["id"]].published_at is None and relay.unmarked == 1
