@@ -11,8 +11,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
+import amqp
+import orjson
+from amqp import spec
 from kombu import Connection, Exchange, Producer, Queue
 
 from crm_kit.events import exchange_name
@@ -83,13 +87,23 @@ def queue_depth(conn: Connection, name: str) -> int | None:
         return None
 
 
+class PublishFailed(Exception):
+    """The broker refused (nack) or did not confirm a message in time."""
+
+
 class ConfirmingPublisher:
     """Publishes persistent messages and returns only once the broker confirmed them.
+
+    ``publish`` sends one message and waits for its confirm; ``publish_many`` sends a
+    batch and waits once for the confirms of all of it (the outbox relay: one broker
+    round trip per batch instead of per event).
 
     Safe to share between greenthreads (e.g. every worker of a handler parking
     messages): one publish at a time, since a channel waiting for a confirm must
     not see another publisher's frames.
     """
+
+    CONFIRM_TIMEOUT = 10.0
 
     def __init__(self, amqp_uri: str):
         self.amqp_uri = amqp_uri
@@ -97,6 +111,9 @@ class ConfirmingPublisher:
         self._conn: Connection | None = None
         self._producer: Producer | None = None
         self._declared: set[str] = set()
+        self._tag = 0                       # delivery tag of the last message on this channel
+        self._unconfirmed: set[int] = set()
+        self._nacked: set[int] = set()
 
     def _ensure(self) -> Producer:
         if self._conn is None or not self._conn.connected:
@@ -104,9 +121,71 @@ class ConfirmingPublisher:
             self._conn = Connection(self.amqp_uri, transport_options={"confirm_publish": True},
                                     connect_timeout=5, heartbeat=0)
             self._conn.ensure_connection(max_retries=1)
-            self._producer = Producer(self._conn.channel())
+            channel = self._conn.channel()
+            channel._confirm_selected = True
+            channel.confirm_select()
+            channel.events["basic_ack"].add(self._on_ack)
+            channel.events["basic_nack"].add(self._on_nack)
+            self._producer = Producer(channel)
             self._declared = set()
+            self._tag, self._unconfirmed, self._nacked = 0, set(), set()
         return self._producer
+
+    def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
+        if multiple:
+            self._unconfirmed = {t for t in self._unconfirmed if t > delivery_tag}
+        else:
+            self._unconfirmed.discard(delivery_tag)
+
+    def _on_nack(self, delivery_tag: int, multiple: bool) -> None:
+        settled = {t for t in self._unconfirmed if t <= delivery_tag} if multiple else {delivery_tag}
+        self._nacked |= settled & self._unconfirmed
+        self._unconfirmed -= settled
+
+    def publish_many(self, messages: list[dict]) -> tuple[int, Exception | None]:
+        """Publish each ``{body, exchange, routing_key, headers, message_id}`` (persistent,
+        JSON) and wait for the broker's confirms of all of them. Returns how many, from the
+        first, are confirmed, and the error that stopped the others (None if none did)."""
+        with self._lock:
+            tags = []
+            try:
+                producer = self._ensure()
+                channel = producer.channel
+                for m in messages:
+                    exchange = m["exchange"]
+                    if exchange is not None and exchange.name not in self._declared:
+                        exchange.declare(channel=channel)
+                        self._declared.add(exchange.name)
+                    message = amqp.Message(orjson.dumps(m["body"]), content_type="application/json",
+                                           content_encoding="utf-8", delivery_mode=2,
+                                           application_headers=m["headers"] or {}, message_id=m["message_id"])
+                    self._tag += 1
+                    tags.append(self._tag)
+                    self._unconfirmed.add(self._tag)
+                    channel._basic_publish(message, exchange=exchange.name if exchange is not None else "",
+                                           routing_key=m["routing_key"])
+                deadline = time.monotonic() + self.CONFIRM_TIMEOUT
+                while self._unconfirmed.intersection(tags):
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise PublishFailed(f"no confirm from the broker within {self.CONFIRM_TIMEOUT} s")
+                    channel.wait([spec.Basic.Ack, spec.Basic.Nack], timeout=remaining)
+            except Exception as exc:
+                self.close()
+                return self._confirmed_prefix(tags), exc
+            nacked = [t for t in tags if t in self._nacked]
+            if nacked:
+                self._nacked.difference_update(tags)
+                return self._confirmed_prefix(tags), PublishFailed(f"the broker refused {len(nacked)} message(s)")
+            return len(tags), None
+
+    def _confirmed_prefix(self, tags: list[int]) -> int:
+        done = 0
+        for tag in tags:
+            if tag in self._unconfirmed or tag in self._nacked:
+                break
+            done += 1
+        return done
 
     def publish(self, body, *, exchange: Exchange | None, routing_key: str, headers: dict,
                 message_id: str | None = None) -> None:
@@ -124,6 +203,7 @@ class ConfirmingPublisher:
                 serializer="json", delivery_mode=2, headers=headers, message_id=message_id,
                 declare=declare, retry=False,
             )
+            self._tag += 1                      # (basic_publish_confirm waited for its ack)
             if declare:
                 self._declared.add(exchange.name)
         except Exception:

@@ -302,3 +302,35 @@ def test_a_failed_publish_with_deferred_marks_records_the_error_now(db):
     by_id = rows_by_id(db)
     assert by_id[rows[1]["id"]].last_error and by_id[rows[1]["id"]].attempts == 1
     assert by_id[rows[2]["id"]].published_at is None and relay.unmarked == 1
+
+
+class FakeBatchPublisher(FakePublisher):
+    """``publish_many`` as ConfirmingPublisher answers it: (confirmed prefix, error)."""
+
+    def __init__(self, confirm_first=None):
+        super().__init__()
+        self.confirm_first = confirm_first
+        self.batches: list[int] = []
+
+    def publish_many(self, messages):
+        self.batches.append(len(messages))
+        count = len(messages) if self.confirm_first is None else min(self.confirm_first, len(messages))
+        for m in messages[:count]:
+            self.calls.append(dict(m))
+        return count, (None if count == len(messages) else ConnectionError("nack"))
+
+
+def test_a_batch_publisher_gets_the_whole_batch_and_only_its_confirmed_prefix_is_marked(db):
+    pub = FakeBatchPublisher(confirm_first=2)
+    relay = relay_for(db, pub)
+    rows = _committed_rows(db, 1, 2, 3, 4)
+    assert relay.publish_committed(rows) == 2
+    assert pub.batches == [4]
+    by_id = rows_by_id(db)
+    assert [by_id[r["id"]].published_at is not None for r in rows] == [True, True, False, False]
+    assert by_id[rows[2]["id"]].last_error and by_id[rows[2]["id"]].attempts == 1
+    assert by_id[rows[3]["id"]].last_error is None
+    pub.confirm_first = None
+    age_rows(db, 60)
+    assert relay.sweep() == 2                                   # the rest, in order
+    assert [c["message_id"] for c in pub.calls] == [r["id"] for r in rows]
