@@ -11,10 +11,15 @@ and should call :func:`pause` every few dozen items so the caller resumes as soo
 answer is in (a greenthread is never preempted).
 Elsewhere (tests, scripts) it is an OS thread: psycopg2 and sqlite3 release the GIL while
 they wait. The function must not depend on the caller's context (principal, request id):
-it gets what it needs as arguments.
+it gets what it needs as arguments. (It runs in a copy of the caller's context, so the
+principal and request id in ``crm_kit.context`` are there when it reads them.)
+
+:func:`in_parallel` calls a function on each item with at most ``at_once`` calls running
+at a time (several database connections working at once).
 """
 from __future__ import annotations
 
+import contextvars
 import threading
 from typing import Callable, Iterable, Iterator, TypeVar
 
@@ -34,6 +39,31 @@ def run_ahead(fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         yield pending()
 
 
+def in_parallel(fn: Callable[[T], object], items: Iterable[T], at_once: int) -> None:
+    """``fn(item)`` for each item, at most ``at_once`` at a time (1: one after the other, in the
+    caller); returns when all are done, raising the first error after every started call ended."""
+    if at_once <= 1:
+        for item in items:
+            fn(item)
+        return
+    running: list[Callable[[], object]] = []
+    error: BaseException | None = None
+    try:
+        for item in items:
+            running.append(_start(fn, item))
+            if len(running) >= at_once:
+                running.pop(0)()
+    except BaseException as exc:
+        error = exc
+    for wait in running:
+        try:
+            wait()
+        except BaseException as exc:
+            error = error or exc
+    if error is not None:
+        raise error
+
+
 def pause() -> None:
     """A point where background work lets the caller go on (a no-op outside eventlet)."""
     if _green():
@@ -43,14 +73,15 @@ def pause() -> None:
 
 def _start(fn, item) -> Callable[[], object]:
     """Start ``fn(item)``; returns a function that waits for its result (or raises its error)."""
+    run = contextvars.copy_context().run
     if _green():
         import eventlet
-        return eventlet.spawn(fn, item).wait
+        return eventlet.spawn(run, fn, item).wait
     outcome: dict = {}
 
     def work():
         try:
-            outcome["value"] = fn(item)
+            outcome["value"] = run(fn, item)
         except BaseException as exc:  # handed to the caller by wait()
             outcome["error"] = exc
 

@@ -73,6 +73,8 @@ class TextRowsLoader:
                 self._checks[field_name].append(
                     (getattr(schema, attr_name), field.data_key if field.data_key is not None else field_name))
         self._load_fields = {name: f for name, f in schema.fields.items() if not f.dump_only}
+        self._attrs = {name: f.attribute or name for name, f in self._load_fields.items()}
+        self._checked = [name for name, checks in self._checks.items() if checks]
         self._defaults = {}                 # field -> load_default (a value or a callable)
         self._required = set()
         for name, field in self._load_fields.items():
@@ -81,31 +83,35 @@ class TextRowsLoader:
             elif field.load_default is not missing:
                 self._defaults[field.attribute or name] = field.load_default
 
-    def load_many(self, rows: list[dict]) -> list[tuple[dict | None, dict | None]]:
-        """``(fields, None)`` or ``(None, errors)`` per row, in order (errors as ``ValidationFailed.errors``)."""
-        known: dict[str, dict] = {name: {} for name in self._load_fields}
+    def load_many(self, rows: list[dict], cache: dict | None = None) -> list[tuple[dict | None, dict | None]]:
+        """``(fields, None)`` or ``(None, errors)`` per row, in order (errors as ``ValidationFailed.errors``).
+        ``cache``: a dict to keep between calls on parts of the same file (values seen already)."""
+        known = cache if cache is not None else {}
+        if not known:
+            known.update({name: {} for name in self._load_fields})
+        attrs, defaults, checked = self._attrs, self._defaults, self._checked
         out = []
         for row in rows:
             result, fine = {}, self._required.issubset(row)
             if fine:
                 for key, value in row.items():
-                    cache = known.get(key)
-                    if cache is None or not isinstance(value, str):   # unknown field, not text: load()
+                    values = known.get(key)
+                    if values is None or type(value) is not str:   # unknown field, not text: load()
                         fine = False
                         break
-                    hit = cache.get(value)
+                    hit = values.get(value)
                     if hit is None:
-                        hit = cache[value] = self._one(key, value)
+                        hit = values[value] = self._one(key, value)
                     if hit is _INVALID:
                         fine = False
                         break
-                    result[self._load_fields[key].attribute or key] = hit[0]
+                    result[attrs[key]] = hit[0]
             if fine:
-                for attr, default in self._defaults.items():
+                for attr, default in defaults.items():
                     if attr not in result:
                         result[attr] = default() if callable(default) else default
-                default_checks = [(k, result[k]) for k in self._checks if self._checks[k] and k not in row]
-                fine = all(self._check(k, v) for k, v in default_checks)
+                # the @validates methods also run on defaults
+                fine = all(self._check(k, result[k]) for k in checked if k not in row)
             if fine:
                 out.append((result, None))
                 continue

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from crm_kit import audit
-from crm_kit.db import bulk_insert, utcnow
+from crm_kit.db import bulk_insert_all, utcnow
 from crm_kit.errors import StaleVersion
 from crm_kit.events import EventType, envelopes, exchange_name
 
@@ -55,13 +55,21 @@ class UnitOfWork:
         self.headers = headers or {}
         self.session: Session | None = None
         self._pending: list[dict] = []
+        self._inserts: list[tuple] = []
         self.committed_event_ids: list[str] = []
         self.audit: audit.AuditTrail | None = None
+
+    def sibling(self) -> "UnitOfWork":
+        """Another unit of work on the same database, for the same caller (work done in
+        parallel by one use case: each needs its own session and transaction)."""
+        return UnitOfWork(self.session_factory, self.producer, self.metadata, on_commit=self.on_commit,
+                          headers=self.headers)
 
     # -- lifecycle -------------------------------------------------------
     def __enter__(self) -> "UnitOfWork":
         self.session = self.session_factory()
         self._pending = []
+        self._inserts = []
         self.audit = audit.attach(self.session, self.metadata)
         if self.inbox_key is not None and self._already_processed():
             self.session.close()
@@ -103,6 +111,12 @@ class UnitOfWork:
         assert self.audit is not None, "audit outside 'with uow:' (or no audit_log table)"
         return self.audit
 
+    def insert(self, table, rows: list[dict]) -> None:
+        """Rows written without the ORM (``crm_kit.db.bulk_insert``) when we commit, with the
+        outbox rows: on PostgreSQL, one round trip for all of them. A constraint they break
+        fails the commit."""
+        self._inserts.append((table, rows))
+
     def emit(self, event: EventType, data) -> dict:
         """Raise an event; it is stored in the outbox when (and only if) we commit."""
         return self.emit_many(event, [data])[0]
@@ -139,6 +153,7 @@ class UnitOfWork:
 
     def rollback(self) -> None:
         self._pending = []
+        self._inserts = []
         if self.session is not None:
             self.session.rollback()
 
@@ -155,7 +170,8 @@ class UnitOfWork:
             "published_at": None,
             "attempts": 0,
         } for env in envelopes]
-        bulk_insert(self.session.connection(), self.outbox, rows)
+        bulk_insert_all(self.session.connection(), self._inserts + [(self.outbox, rows)])
+        self._inserts = []
         return rows
 
     def _record_processed(self) -> None:

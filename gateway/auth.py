@@ -4,8 +4,15 @@ The token (``tokens.verify``) names the user; the principal (role,
 department, the departments in scope) is read from the gateway's database
 and cached briefly, so disabling a user or moving them takes effect within
 ``PRINCIPAL_TTL`` seconds, not at token expiry.
+
+A token verified once is remembered (by its exact text) until it expires, so a
+client's next requests skip the signature check and the claims parsing; a
+forged or altered token is never in the cache (it never verified), and an
+expired one is verified again, which refuses it.
 """
 from __future__ import annotations
+
+import time
 
 from werkzeug.wrappers import Request
 
@@ -17,6 +24,8 @@ from gateway.identity import PrincipalCache
 
 _cache = PrincipalCache()
 _key: list[str] = []
+_verified: dict[str, tuple[str, float]] = {}    # token -> (user id, valid until: exp + leeway)
+VERIFIED_MAX = 10_000                          # tokens remembered at most (then forgotten at once)
 
 
 def signing_key() -> str:
@@ -38,5 +47,11 @@ def bearer_token(request: Request) -> str:
 
 
 def authenticate(request: Request, uow: UnitOfWork) -> Principal:
-    claims = tokens.verify(bearer_token(request), signing_key())
-    return _cache.get(uow, str(claims["sub"]))
+    token = bearer_token(request)
+    known = _verified.get(token)
+    if known is None or known[1] <= time.time():
+        claims = tokens.verify(token, signing_key())
+        if len(_verified) >= VERIFIED_MAX:
+            _verified.clear()
+        known = _verified[token] = (str(claims["sub"]), float(claims["exp"]) + tokens.LEEWAY)
+    return _cache.get(uow, known[0])

@@ -32,6 +32,9 @@ def secret() -> str:
     return path.read_text().strip()
 
 
+LEEWAY = 5  # seconds of clock skew tolerated on exp / nbf / iat
+
+
 def ttl_seconds() -> int:
     return env_int("JWT_TTL_SECONDS", 3600)
 
@@ -47,7 +50,7 @@ def issue(user_id: str, role: str, key: str, now: dt.datetime | None = None) -> 
 def verify(token: str, key: str) -> dict:
     try:
         return jwt.decode(token, key, algorithms=ALGORITHMS, audience=AUDIENCE, issuer=ISSUER,
-                          options={"require": ["exp", "iat", "sub", "iss", "aud"]}, leeway=5)
+                          options={"require": ["exp", "iat", "sub", "iss", "aud"]}, leeway=LEEWAY)
     except jwt.ExpiredSignatureError:
         raise Unauthorized("The token has expired.", {"reason": "expired"}) from None
     except jwt.InvalidTokenError as exc:

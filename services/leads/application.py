@@ -16,9 +16,9 @@ from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from crm_kit import audit, teams
-from crm_kit.concurrency import pause, run_ahead
+from crm_kit.concurrency import in_parallel, pause, run_ahead
 from crm_kit.context import Principal
-from crm_kit.db import bulk_insert, utcnow
+from crm_kit.db import utcnow
 from crm_kit.errors import Conflict, Duplicate, Forbidden, LimitExceeded, NotFound, ValidationFailed
 from crm_kit.ids import new_id
 from crm_kit.pagination import paginate
@@ -84,8 +84,8 @@ def create_lead(uow: UnitOfWork, principal: Principal | None, data: dict) -> dic
             # A lead created by a person is theirs (pending); the platform's own are unassigned.
             owner_id = principal.user_id if not principal.is_system else None
             department_id = principal.department_id if owner_id else None
-        row = _new_lead_row(principal, fields, phone_key, now, owner_id, department_id,
-                            pool.first_response_hours if pool else None)
+        row = _new_lead_row(_lead_template(principal, now, owner_id, department_id,
+                                           pool.first_response_hours if pool else None), fields, phone_key)
         refused = _refused(uow.session.connection())
         try:
             _insert_new_leads(uow, [row], [audit.created(row, _LEAD_AUDITED)])
@@ -102,21 +102,26 @@ def create_lead(uow: UnitOfWork, principal: Principal | None, data: dict) -> dic
         return _out.dump(dict(row, sla_breached=domain.sla_breached(row["sla_due_at"], None, now)))
 
 
-def _new_lead_row(principal: Principal, fields: dict, phone_key: str | None, now: dt.datetime,
-                  owner_id: str | None, department_id: str | None, sla_hours) -> dict:
+def _new_lead_row(template: dict, fields: dict, phone_key: str | None) -> dict:
     """Every column of a new lead (the model's defaults included), as the ORM would insert it."""
-    return dict(_LEAD_BLANK, **fields, id=new_id(), phone_key=phone_key, status=domain.initial_status(owner_id),
-                owner_id=owner_id, department_id=department_id, created_by=principal.user_id,
-                created_at=now, updated_at=now, assigned_at=now if owner_id else None,
+    return dict(template, **fields, id=new_id(), phone_key=phone_key)
+
+
+def _lead_template(principal: Principal, now: dt.datetime, owner_id: str | None, department_id: str | None,
+                   sla_hours) -> dict:
+    """The columns new leads made now by this principal for this owner share."""
+    return dict(_LEAD_BLANK, status=domain.initial_status(owner_id), owner_id=owner_id, department_id=department_id,
+                created_by=principal.user_id, created_at=now, updated_at=now,
+                assigned_at=now if owner_id else None,
                 sla_due_at=domain.sla_due_at(now, sla_hours) if owner_id else None)
 
 
 def _insert_new_leads(uow: UnitOfWork, rows: list[dict], changes: list[dict]) -> None:
     """New leads without the ORM (its per-object flush costs more than the insert itself), and
     the audit entries a flush would write for them (``changes``: ``audit.created`` of each)."""
-    bulk_insert(uow.session.connection(), Lead.__table__, rows)
+    uow.insert(Lead.__table__, rows)              # at commit, with the outbox rows: one round trip
     if uow.audit is not None:
-        uow.audit.write(uow.session, uow.audit.rows(
+        uow.insert(uow.audit.table, uow.audit.rows(
             _LEAD_ENTITY, [(row["id"], change) for row, change in zip(rows, changes)], "create", safe=True))
 
 
@@ -939,7 +944,8 @@ def import_leads(uow: UnitOfWork, principal: Principal | None, csv_text, pool_id
     return report
 
 
-IMPORT_CHUNK = 500    # rows validated, duplicate-checked and inserted together (one transaction)
+IMPORT_CHUNK = 1000   # rows validated, duplicate-checked and inserted together (one transaction)
+IMPORT_WRITERS = 2    # chunks written at once on PostgreSQL (each on its own connection)
 PAUSE_EVERY = 10      # rows prepared between two pauses (~1 ms: the writer waits no longer for the CPU)
 _LEAD_ENTITY = audit.entity_name(Lead)
 _LEAD_BLANK = {c.key: None for c in Lead.__table__.columns}
@@ -968,28 +974,50 @@ def _row_data(header: list[str], values: list[str]) -> dict:
     return {k: v.strip() for k, v in zip(header, values) if v.strip()}
 
 
+class _ImportState:
+    """What an import's chunks share: the phones this file has given a lead so far (a later row
+    with one of them is a duplicate of that lead), and the ids that changed when a refused chunk
+    was redone row by row (a duplicate found before may name the id it had)."""
+
+    def __init__(self):
+        self.seen: dict[str, str] = {}
+        self.renamed: dict[str, str] = {}
+
+
 def _import_chunks(uow: UnitOfWork, principal: Principal, header: list[str], entries: list[dict]) -> None:
     """Rows without a pool, in bulk, ``IMPORT_CHUNK`` rows to a transaction: each chunk is
-    prepared (validated, built) while the one before it is written (``crm_kit.concurrency``)."""
+    prepared (validated, built, checked for duplicates) while the one before it is written
+    (``crm_kit.concurrency.run_ahead``)."""
+    state = _ImportState()
     chunks = [entries[start:start + IMPORT_CHUNK] for start in range(0, len(entries), IMPORT_CHUNK)]
-    prepare = functools.partial(_prepare_chunk, principal, header)
-    for prepared in run_ahead(prepare, chunks):
-        _write_chunk(uow, principal, prepared)
+    prepare = functools.partial(_prepare_chunk, uow.session_factory, state, principal, header)
+    # Chunks hold no phone in common (prepare kept only a phone's first row), so they may be
+    # written at once on PostgreSQL, each in its own transaction; SQLite has one writer at a time
+    # (and its lock wait would block an eventlet process).
+    parallel = IMPORT_WRITERS if uow.session_factory.kw["bind"].dialect.name == "postgresql" else 1
+    in_parallel(lambda kept: _write_chunk(uow.sibling() if parallel > 1 else uow, principal, state, kept),
+                run_ahead(prepare, chunks), parallel)
+    if state.renamed:
+        for entry in entries:
+            if entry["outcome"] == "duplicate" and entry["existing_id"] in state.renamed:
+                entry["existing_id"] = state.renamed[entry["existing_id"]]
 
 
-def _prepare_chunk(principal: Principal, header: list[str], entries: list[dict]) -> list[tuple]:
-    """The CPU half of a chunk (no database, no context): validate each row, then build the lead
-    create_lead would make of it, its ``lead_created`` payload and its audit entry's changes.
-    Invalid rows are marked in their entries; the others are ``(entry, data, row, payload,
-    changes)``, still to be checked for duplicates."""
+def _prepare_chunk(session_factory, state: _ImportState, principal: Principal, header: list[str],
+                   entries: list[dict]) -> list[tuple]:
+    """Everything but the writing (no request context; its own session, so it runs while the
+    chunk before is written): validate each row, build the lead create_lead would make of it,
+    its ``lead_created`` payload and its audit entry's changes, and tell duplicates -- of a live
+    lead (one query for the chunk's phones) or of an earlier row of the file (the first wins).
+    Invalid rows and duplicates are marked in their entries; the others are returned as
+    ``(entry, data, row, payload, changes)``, to be inserted."""
     todo = [(entry, _row_data(header, entry.pop("_values"))) for entry in entries if "_values" in entry]
     owner_id = principal.user_id if not principal.is_system else None
-    department_id = principal.department_id if owner_id else None
-    now = utcnow()
-    prepared = []
-    loaded = []
+    template = _lead_template(principal, utcnow(), owner_id, principal.department_id if owner_id else None, None)
+    built = []
+    loaded, seen_values = [], {}
     for start in range(0, len(todo), PAUSE_EVERY):     # pause: let the write of the chunk before go on
-        loaded += _create_rows.load_many([data for _, data in todo[start:start + PAUSE_EVERY]])
+        loaded += _create_rows.load_many([data for _, data in todo[start:start + PAUSE_EVERY]], seen_values)
         pause()
     for i, ((entry, data), (fields, errors)) in enumerate(zip(todo, loaded)):
         if i % PAUSE_EVERY == PAUSE_EVERY - 1:
@@ -997,37 +1025,36 @@ def _prepare_chunk(principal: Principal, header: list[str], entries: list[dict])
         if errors is not None:
             entry.update(outcome="invalid", errors=errors)
             continue
-        row = _new_lead_row(principal, fields, normalize_phone(fields["phone"]), now, owner_id, department_id, None)
-        prepared.append((entry, data, row, LEAD_CREATED.dump(row), audit.created(row, _LEAD_AUDITED)))
-    return prepared
+        row = _new_lead_row(template, fields, normalize_phone(fields["phone"]))
+        built.append((entry, data, row, LEAD_CREATED.dump(row), audit.created(row, _LEAD_AUDITED)))
+    keys = list({row["phone_key"] for _, _, row, _, _ in built if row["phone_key"]} - set(state.seen))
+    holders = {}
+    if keys:
+        with session_factory() as session:
+            holders = dict(session.execute(select(Lead.phone_key, Lead.id).where(
+                Lead.phone_key.in_(keys), Lead.status.in_(domain.LIVE_STATUSES))).all())
+    kept = []
+    for item in built:
+        entry, _, row, _, _ = item
+        phone_key = row["phone_key"]
+        if phone_key:
+            holder = state.seen.get(phone_key) or holders.get(phone_key)
+            if holder:
+                _mark_duplicate(entry, holder)
+                continue
+            state.seen[phone_key] = row["id"]
+        kept.append(item)
+    return kept
 
 
-def _write_chunk(uow: UnitOfWork, principal: Principal, prepared: list[tuple]) -> None:
-    """The database half: one query for the live leads holding the chunk's phones, then the new
-    leads, their audit entries and their ``lead_created`` outbox rows in one transaction. Rows
-    are what create_lead would make, one by one, in file order (a phone repeated in the file:
-    the first row wins, the later ones are duplicates of it; an earlier chunk is committed
-    before this one looks). If the insert is refused (a lead with one of these phones was
-    created meanwhile), the chunk is rolled back and every row is done on its own by
-    create_lead, which reports it."""
-    if not prepared:
+def _write_chunk(uow: UnitOfWork, principal: Principal, state: _ImportState, kept: list[tuple]) -> None:
+    """The new leads of a chunk, their audit entries and their ``lead_created`` outbox rows, in one
+    transaction. If the insert is refused (a lead with one of these phones was created meanwhile
+    by someone else), the chunk is rolled back and every row is done on its own by create_lead,
+    which reports it; the ids that changed are noted in ``state.renamed``."""
+    if not kept:
         return
     with uow:
-        keys = list({row["phone_key"] for _, _, row, _, _ in prepared if row["phone_key"]})
-        holders = dict(uow.session.execute(select(Lead.phone_key, Lead.id).where(
-            Lead.phone_key.in_(keys), Lead.status.in_(domain.LIVE_STATUSES))).all()) if keys else {}
-        kept = []
-        for item in prepared:
-            entry, _, row, _, _ = item
-            phone_key = row["phone_key"]
-            if phone_key and phone_key in holders:
-                _mark_duplicate(entry, holders[phone_key])
-                continue
-            if phone_key:
-                holders[phone_key] = row["id"]
-            kept.append(item)
-        if not kept:
-            return
         uow.emit_dumped(LEAD_CREATED, [payload for _, _, _, payload, _ in kept])
         refused = _refused(uow.session.connection())
         try:
@@ -1039,11 +1066,13 @@ def _write_chunk(uow: UnitOfWork, principal: Principal, prepared: list[tuple]) -
             for entry, _, row, _, _ in kept:
                 entry["id"] = row["id"]
             return
-    # Refused: nothing of the chunk was written; redo its valid rows one by one (a duplicate
-    # found above may name a lead of this chunk, rolled back now).
-    for entry, data, _, _, _ in prepared:
+    # Refused: nothing of the chunk was written; redo its rows one by one.
+    for entry, data, row, _, _ in kept:
         entry.update(outcome="created", id=None, existing_id=None, errors={})
         _import_one(uow, principal, entry, data)
+        holder = entry["id"] if entry["outcome"] == "created" else entry["existing_id"]
+        if holder:
+            state.renamed[row["id"]] = holder
 
 
 def export_leads(uow: UnitOfWork, principal: Principal | None, query: dict | None = None) -> str:

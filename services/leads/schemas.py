@@ -54,7 +54,8 @@ class LeadCreate(InputSchema):
 
     @validates("phone")
     def _phone(self, value, **kwargs):
-        if value is not None and (normalize_phone(value) is None or len(normalize_phone(value)) < 5):
+        key = normalize_phone(value) if value is not None else ""
+        if value is not None and (key is None or len(key) < 5):
             raise ValidationError("Not a valid phone number.")
 
 

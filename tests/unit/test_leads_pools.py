@@ -534,20 +534,27 @@ def test_an_imported_lead_is_recorded_as_create_lead_records_it(both_db):
     assert {k: again[k] for k in body} == {k: made[k] for k in body}
 
 
+def _race_before_leads_are_inserted(monkeypatch, db, concurrent: dict) -> None:
+    """Just before the first import chunk's leads are inserted (at its commit), another user
+    creates a lead with phone 13800007777 in their own transaction."""
+    import crm_kit.uow
+    real = crm_kit.uow.bulk_insert_all
+
+    def racing(connection, batches):
+        if not concurrent and any(table is Lead.__table__ for table, _ in batches):
+            concurrent["racing"] = True          # (create_lead inserts through here too)
+            concurrent.update(lead(db, principal=MEMBER_2, phone="13800007777"))
+        return real(connection, batches)
+
+    monkeypatch.setattr(crm_kit.uow, "bulk_insert_all", racing)
+
+
 def test_import_chunk_refused_by_a_concurrent_create_is_redone_row_by_row(both_db, monkeypatch):
     """A lead with one of the chunk's phones created between the duplicate query and the insert:
     the unique index refuses the chunk, nothing of it stays, and each row is redone on its own."""
     db = both_db
-    real_bulk_insert = app.bulk_insert
     concurrent = {}
-
-    def racing_bulk_insert(connection, table, rows):
-        if table is Lead.__table__ and not concurrent:
-            concurrent["racing"] = True          # (create_lead inserts through here too)
-            concurrent.update(lead(db, principal=MEMBER_2, phone="13800007777"))   # its own transaction
-        return real_bulk_insert(connection, table, rows)
-
-    monkeypatch.setattr(app, "bulk_insert", racing_bulk_insert)
+    _race_before_leads_are_inserted(monkeypatch, db, concurrent)
     report = app.import_leads(db.uow(), MEMBER_1, "name,phone\nFirst,13800006666\nRaced,13800007777\n"
                                                   "Third,13800008888\n")
     outcomes = [(r["outcome"], r["existing_id"]) for r in report["rows"]]
@@ -556,6 +563,24 @@ def test_import_chunk_refused_by_a_concurrent_create_is_redone_row_by_row(both_d
     assert len(db.outbox("lead_created")) == 3                   # the two imported + the concurrent one
     created_entries = [e for e in _audit(db) if e.entity == "lead" and e.action == "create"]
     assert len(created_entries) == 3
+
+
+def test_a_duplicate_of_a_row_whose_chunk_was_redone_names_the_lead_as_finally_created(both_db, monkeypatch):
+    """Chunks are checked for duplicates ahead of their writing: a later row repeating the phone
+    of a row whose chunk was then refused and redone row by row (new id) must name the new id."""
+    db = both_db
+    monkeypatch.setattr(app, "IMPORT_CHUNK", 2)
+    concurrent = {}
+    _race_before_leads_are_inserted(monkeypatch, db, concurrent)
+    report = app.import_leads(db.uow(), MEMBER_1, "name,phone\nFirst,13800006666\nRaced,13800007777\n"
+                                                  "Again,13800006666\nFourth,13800005555\n")
+    first, raced, again, fourth = report["rows"]
+    assert first["outcome"] == "created" and first["id"]
+    assert (raced["outcome"], raced["existing_id"]) == ("duplicate", concurrent["id"])
+    assert (again["outcome"], again["existing_id"]) == ("duplicate", first["id"])
+    assert fourth["outcome"] == "created"
+    ids = {lead_.id for lead_ in db.all(Lead)}
+    assert {first["id"], fourth["id"], concurrent["id"]} == ids
 
 
 def test_import_into_pool_and_bad_files(db):
