@@ -214,16 +214,18 @@ def history(session: Session, metadata, entity: str, entity_id: str, limit: int,
     return {"items": [_entry.dump(dict(r)) for r in rows[:limit]], "next_cursor": next_cursor}
 
 
-def record_history(uow, principal, model, record_id: str, resource: str, query: dict | None) -> dict:
+def record_history(uow, principal, model, record_id: str, resource: str, query: dict | None,
+                   read_extra=None) -> dict:
     """The use case behind every ``<resource>_history`` RPC: the record's audit entries,
-    newest first, for callers who may read it (``NotFound`` otherwise)."""
+    newest first, for callers who may read it (``NotFound`` otherwise). ``read_extra``: the
+    service's own further way in, as for its reads (``crm_kit.scopes.get_for_read``)."""
     from crm_kit.errors import Forbidden
     from crm_kit.scopes import get_for_read
     if principal is None:
         raise Forbidden("No authenticated principal on this call.")
     params = load(_history_query, query or {})
     with uow:
-        get_for_read(uow.session, model, record_id, principal, resource)
+        get_for_read(uow.session, model, record_id, principal, resource, read_extra)
         return history(uow.session, uow.metadata, entity_name(model), record_id, params["limit"], params["cursor"])
 
 

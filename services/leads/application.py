@@ -317,7 +317,10 @@ def remove_lead_team_member(uow: UnitOfWork, principal: Principal | None, lead_i
 
 
 def lead_history(uow: UnitOfWork, principal: Principal | None, lead_id: str, query: dict | None = None) -> dict:
-    return audit.record_history(uow, principal, Lead, lead_id, "lead", query)
+    # Whoever may read the lead may read its history: pool admins and pool members (unassigned
+    # leads of their pools) included, as for get_lead.
+    extra = _read_extra(principal) if principal is not None else None
+    return audit.record_history(uow, principal, Lead, lead_id, "lead", query, extra)
 
 
 def record_conversion(uow: UnitOfWork, envelope: dict) -> None:

@@ -604,3 +604,22 @@ def test_export_is_scoped_and_filtered(db):
     assert rows[0]["name"] == "'=HYPERLINK(1)" and rows[0]["sla_breached"] == "false"
     assert len(list(csv.DictReader(io.StringIO(app.export_leads(db.uow(), ADMIN, {}))))) == 2
     assert list(csv.DictReader(io.StringIO(app.export_leads(db.uow(), ADMIN, {"q": "theirs"}))))[0]["name"] == "Theirs"
+
+
+def test_whoever_may_read_a_pool_lead_may_read_its_history(db):
+    """Pool admins see every lead of their pools, pool members its unassigned leads: their
+    history too (it was 404 for them, as for a stranger)."""
+    p = pool(db)                                         # manual, no default assignee: unassigned
+    free = lead(db, p["id"])
+    assert free["status"] == "unassigned"
+    member = Principal("m1", "member", "d1", ("d1",))
+    stranger = Principal("nobody", "member", "d7", ("d7",))
+    for who in (POOL_ADMIN, member, ADMIN):
+        entries = app.lead_history(db.uow(), who, free["id"])["items"]
+        assert entries and entries[-1]["action"] == "create"
+    with pytest.raises(NotFound):
+        app.lead_history(db.uow(), stranger, free["id"])
+    app.assign_lead(db.uow(), POOL_ADMIN, free["id"], "m2")
+    assert app.lead_history(db.uow(), POOL_ADMIN, free["id"])["items"][0]["action"] in ("assign", "update")
+    with pytest.raises(NotFound):                        # no longer unassigned: members of the pool lose sight
+        app.lead_history(db.uow(), member, free["id"])
