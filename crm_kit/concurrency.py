@@ -7,12 +7,10 @@ their sum into roughly their maximum on a machine where the database has its own
 
 In a service process (eventlet monkey-patched, psycopg2 green through psycogreen) the
 background work is a greenthread: it runs while the caller waits on the database socket,
-and should call :func:`pause` every few dozen items so the caller resumes as soon as its
-answer is in (a greenthread is never preempted).
-Elsewhere (tests, scripts) it is an OS thread: psycopg2 and sqlite3 release the GIL while
-they wait. The function must not depend on the caller's context (principal, request id):
-it gets what it needs as arguments. (It runs in a copy of the caller's context, so the
-principal and request id in ``crm_kit.context`` are there when it reads them.)
+and should call :func:`pause` every few items so the caller resumes as soon as its answer
+is in (a greenthread is never preempted). Elsewhere (tests, scripts) it is an OS thread:
+psycopg2 and sqlite3 release the GIL while they wait. Either way it runs in a copy of the
+caller's context, so the principal and request id of ``crm_kit.context`` are there.
 
 :func:`in_parallel` calls a function on each item with at most ``at_once`` calls running
 at a time (several database connections working at once).
