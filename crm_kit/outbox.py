@@ -18,8 +18,10 @@ Under load the fast path defers the marking (``defer_mark=True``): the relay
 loop marks what it published in one UPDATE every ``MARK_DELAY`` seconds (or
 ``MARK_BATCH`` rows) instead of one transaction per commit. A process that dies
 in between leaves those rows unmarked: the sweep publishes them again after
-``min_age``, which consumers recognise (at-least-once, as above). (Holding a transaction across the broker round trip would also freeze
-an eventlet process on SQLite, whose lock wait blocks in C.)
+``min_age``, which consumers recognise (at-least-once, as above).
+
+(Holding a transaction across the broker round trip would also freeze an
+eventlet process on SQLite, whose lock wait blocks in C.)
 """
 from __future__ import annotations
 
@@ -136,7 +138,7 @@ class OutboxRelay:
                                           "routing_key": r["event_type"], "headers": r["headers"] or {},
                                           "message_id": r["id"]} for r in rows])
             done = [r["id"] for r in rows[:count]]
-            if error is not None:
+            if error is not None and count < len(rows):
                 failure = self._failed(rows[count], error)
         else:
             for row in rows:

@@ -98,7 +98,9 @@ def create_lead(uow: UnitOfWork, principal: Principal | None, data: dict) -> dic
         except refused:
             uow.rollback()
             _raise_if_duplicate_phone(uow.session, phone_key)
-            raise
+            # the lead holding the phone is gone again (discarded meanwhile): a clear 409, not a 500
+            raise Conflict("A concurrent change to a lead with this phone refused the new lead; retry.",
+                           {"field": "phone"}) from None
         return _out.dump(dict(row, sla_breached=domain.sla_breached(row["sla_due_at"], None, now)))
 
 

@@ -377,3 +377,15 @@ def test_leads_are_dumped_exactly_as_leadout_dumps_them(db):
         row = s.get(Lead, made["id"])
         assert made == LeadOut().dump(row) == app._out.dump(row)
         assert app._out.dump([row], many=True) == LeadOut().dump([row], many=True)
+
+
+def test_a_refused_create_whose_phone_holder_is_gone_again_is_a_conflict_not_a_500(db, monkeypatch):
+    """The unique index refused the lead, but by the time we look the holder was discarded: 409."""
+    from crm_kit.errors import Conflict
+    app.create_lead(db.uow(), ADMIN, {"name": "First", "phone": "13800004321"})
+    monkeypatch.setattr(app, "_raise_if_duplicate_phone", lambda session, phone_key: None)
+    with pytest.raises(Conflict) as info:
+        app.create_lead(db.uow(), ADMIN, {"name": "Second", "phone": "138 0000 4321"})
+    assert info.value.status == 409 and info.value.extra["field"] == "phone"
+    with db.session() as s:
+        assert s.query(Lead).count() == 1

@@ -334,3 +334,17 @@ def test_a_batch_publisher_gets_the_whole_batch_and_only_its_confirmed_prefix_is
     age_rows(db, 60)
     assert relay.sweep() == 2                                   # the rest, in order
     assert [c["message_id"] for c in pub.calls] == [r["id"] for r in rows]
+
+
+def test_a_batch_confirmed_whole_with_an_error_after_it_is_marked_whole(db):
+    """publish_many may report an error that came after every confirm (e.g. closing): all
+    confirmed rows are marked, none is recorded as failed."""
+    class ConfirmedThenBroken(FakeBatchPublisher):
+        def publish_many(self, messages):
+            count, _ = super().publish_many(messages)
+            return count, ConnectionError("connection closed after the confirms")
+
+    relay = relay_for(db, ConfirmedThenBroken())
+    rows = _committed_rows(db, 1, 2)
+    assert relay.publish_committed(rows) == 2
+    assert all(r.published_at is not None and r.last_error is None for r in db.outbox())
