@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
+from typing import Callable
 
 from marshmallow import Schema, fields
 from sqlalchemy import event, inspect, select
@@ -86,6 +87,23 @@ def created(values: dict, columns) -> dict:
         if value is not None:
             out[key] = [None, value if type(value) in _PLAIN else json_safe(value)]
     return out
+
+
+def created_sharing(template: dict, columns, varying) -> Callable[[dict], dict]:
+    """:func:`created` for many rows holding ``template``'s values except under the keys in
+    ``varying`` (an import's rows): the shared columns' changes are made once."""
+    varying = frozenset(varying)
+    shared = created(template, [key for key in columns if key not in varying])
+    own = [key for key in columns if key in varying]
+
+    def changes(values: dict) -> dict:
+        out = dict(shared)
+        for key in own:
+            value = values[key]
+            if value is not None:
+                out[key] = [None, value if type(value) in _PLAIN else json_safe(value)]
+        return out
+    return changes
 
 
 def entity_name(obj_or_cls) -> str:

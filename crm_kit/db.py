@@ -136,6 +136,7 @@ def bulk_insert(connection: Connection, table: Table, rows: list[dict]) -> None:
     thousands of rows (and COPY is refused under psycogreen's wait callback). Column types'
     Python-side processing is replaced by JSON (orjson): datetimes travel as RFC 3339 (a naive
     one is taken as UTC), Decimals as strings, JSON columns as nested values.
+    Rows with many ``None`` values leave them out of the JSON (a missing key is NULL there).
     Python-side column defaults are not applied: give every such value. Elsewhere (SQLite)
     it is a plain executemany.
     """
@@ -146,7 +147,7 @@ def bulk_insert(connection: Connection, table: Table, rows: list[dict]) -> None:
         return
     sql = _bulk_sql(connection, table, rows)
     for start in range(0, len(rows), BULK_CHUNK):
-        connection.exec_driver_sql(sql, (json_text(rows[start:start + BULK_CHUNK]),))
+        connection.exec_driver_sql(sql, (_json_rows(rows[start:start + BULK_CHUNK]),))
 
 
 def bulk_insert_all(connection: Connection, batches: list[tuple[Table, list[dict]]]) -> None:
@@ -159,7 +160,7 @@ def bulk_insert_all(connection: Connection, batches: list[tuple[Table, list[dict
             bulk_insert(connection, table, rows)
         return
     connection.exec_driver_sql("; ".join(_bulk_sql(connection, table, rows) for table, rows in batches),
-                               tuple(json_text(rows) for _, rows in batches))
+                               tuple(_json_rows(rows) for _, rows in batches))
 
 
 def _bulk_sql(connection: Connection, table: Table, rows: list[dict]) -> str:
@@ -171,6 +172,16 @@ def _bulk_sql(connection: Connection, table: Table, rows: list[dict]) -> str:
     names = ", ".join(quote(c) for c in columns)
     return (f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} "
             f"FROM json_populate_recordset(NULL::{quote(table.name)}, %s)")
+
+
+def _json_rows(rows: list[dict]) -> str:
+    """The rows for ``json_populate_recordset``. Where the first row has many NULLs (a new lead:
+    most of its columns are empty), they are left out of the JSON (a missing key is NULL
+    there): a third less for the server to read; elsewhere the filter would cost more than it
+    saves."""
+    if sum(value is None for value in rows[0].values()) * 3 < len(rows[0]):
+        return json_text(rows)
+    return json_text([{key: value for key, value in row.items() if value is not None} for row in rows])
 
 
 def json_text(value) -> str:

@@ -56,7 +56,17 @@ class EventType:
     example: dict = field(default_factory=dict)
 
     def dump(self, data) -> dict:
-        payload = _dumper(self.schema)(data)
+        return self._checked(_dumper(self.schema)(data))
+
+    def dumper_sharing(self, template: dict, varying) -> Callable[[dict], dict]:
+        """``dump`` for many dicts holding ``template``'s values except under the keys in
+        ``varying`` (``crm_kit.schemas.Dumper.sharing``): an import's events. Each payload is
+        still checked against the catalogue."""
+        dumper = _dumper(self.schema)
+        dump = dumper.sharing(template, varying) if isinstance(dumper, Dumper) else dumper
+        return lambda data: self._checked(dump(data))
+
+    def _checked(self, payload: dict) -> dict:
         try:
             _validator(self.schema)(payload)
         except fastjsonschema.JsonSchemaValueException as exc:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Callable
 
 from marshmallow import Schema, ValidationError, fields, validate, EXCLUDE, RAISE, missing
 
@@ -74,6 +75,11 @@ class TextRowsLoader:
                     (getattr(schema, attr_name), field.data_key if field.data_key is not None else field_name))
         self._load_fields = {name: f for name, f in schema.fields.items() if not f.dump_only}
         self._attrs = {name: f.attribute or name for name, f in self._load_fields.items()}
+        self.attributes = frozenset(self._attrs.values())     # the keys a loaded row may hold
+        # Text fields whose deserialize gives a str back as it is, then runs the validators:
+        # for them _one runs the validators itself (marshmallow's layers cost more than a Length).
+        self._text_validators = {name: tuple(f.validators) for name, f in self._load_fields.items()
+                                 if _plain_text(f)}
         self._checked = [name for name, checks in self._checks.items() if checks]
         self._defaults = {}                 # field -> load_default (a value or a callable)
         self._required = set()
@@ -124,8 +130,14 @@ class TextRowsLoader:
     def _one(self, key: str, value):
         if isinstance(value, str) and "\x00" in value:
             return _INVALID
+        validators = self._text_validators.get(key)
         try:
-            loaded = self._load_fields[key].deserialize(value)
+            if validators is not None and type(value) is str:
+                for check in validators:
+                    check(value)
+                loaded = value
+            else:
+                loaded = self._load_fields[key].deserialize(value)
         except ValidationError:
             return _INVALID
         return (loaded,) if self._check(key, loaded) else _INVALID
@@ -140,6 +152,15 @@ class TextRowsLoader:
 
 
 _INVALID = object()
+
+
+def _plain_text(field: fields.Field) -> bool:
+    """A ``String`` (or a subclass such as ``Email``) that deserializes a ``str`` to itself and
+    then only runs its validators: ``deserialize(s)`` is ``s`` when every validator accepts it."""
+    cls = type(field)
+    return (isinstance(field, fields.String) and cls._deserialize is fields.String._deserialize
+            and cls.deserialize is fields.Field.deserialize and cls._validate is fields.Field._validate
+            and not getattr(field, "pre_load", None) and not getattr(field, "post_load", None))
 
 
 class Dumper:
@@ -167,9 +188,23 @@ class Dumper:
             self.plan.append((field.data_key or name, attr, field, how))
 
     def __call__(self, obj) -> dict:
+        return self._dump(obj, self.plan, {})
+
+    def sharing(self, template: dict, varying) -> Callable[[dict], dict]:
+        """``self`` for many dicts that each hold ``template``'s values except under the keys in
+        ``varying`` (the rows of an import: one template, per-row fields): the fields reading
+        only shared values are dumped once, here, and each call dumps the rest (the keys come
+        in another order than ``self``'s). Computed fields (Method, Function) are made on every
+        call."""
+        varying = frozenset(varying)
+        own = [step for step in self.plan if step[1] in varying or step[3] == 2]
+        shared = self._dump(template, [step for step in self.plan if step not in own], {})
+        return lambda obj: self._dump(obj, own, dict(shared))
+
+    @staticmethod
+    def _dump(obj, plan, out: dict) -> dict:
         get = obj.get if isinstance(obj, dict) else lambda attr, default: getattr(obj, attr, default)
-        out = {}
-        for key, attr, field, how in self.plan:
+        for key, attr, field, how in plan:
             if how == 2:                          # Method, Function, Constant
                 out[key] = field.serialize(attr, obj)
                 continue

@@ -1,6 +1,7 @@
 """Normalisation of duplicate keys (shared by every context that dedupes)."""
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -8,6 +9,7 @@ _NON_DIGITS = re.compile(r"[^0-9]+")
 _SPACES = re.compile(r"\s+")
 
 
+@functools.lru_cache(maxsize=4096)    # validation, then the duplicate key: an import asks twice per row
 def normalize_phone(raw: str | None) -> str | None:
     """Digits only; a mainland-China country prefix (+86 / 0086) is dropped."""
     if not raw:

@@ -159,6 +159,7 @@ class UnitOfWork:
 
     # -- internals ---------------------------------------------------------
     def _write_outbox(self, envelopes: Iterable[dict]) -> list[dict]:
+        now = utcnow()
         rows = [{
             "id": env["event_id"],
             "event_type": env["event_type"],
@@ -166,7 +167,7 @@ class UnitOfWork:
             "body": env,
             "headers": dict(self.headers, **{"nameko.request_id": env["correlation_id"]}
                             if env["correlation_id"] else self.headers),
-            "created_at": utcnow(),
+            "created_at": now,
             "published_at": None,
             "attempts": 0,
         } for env in envelopes]

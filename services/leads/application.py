@@ -1019,6 +1019,10 @@ def _prepare_chunk(session_factory, state: _ImportState, principal: Principal, h
     todo = [(entry, _row_data(header, entry.pop("_values"))) for entry in entries if "_values" in entry]
     owner_id = principal.user_id if not principal.is_system else None
     template = _lead_template(principal, utcnow(), owner_id, principal.department_id if owner_id else None, None)
+    # every row is the template but for its fields, id and phone key: what they share is made once
+    varying = _create_rows.attributes | {"id", "phone_key"}
+    payload_of = LEAD_CREATED.dumper_sharing(template, varying)
+    changes_of = audit.created_sharing(template, _LEAD_AUDITED, varying)
     built = []
     loaded, seen_values = [], {}
     for start in range(0, len(todo), PAUSE_EVERY):     # pause: let the write of the chunk before go on
@@ -1031,7 +1035,7 @@ def _prepare_chunk(session_factory, state: _ImportState, principal: Principal, h
             entry.update(outcome="invalid", errors=errors)
             continue
         row = _new_lead_row(template, fields, normalize_phone(fields["phone"]))
-        built.append((entry, data, row, LEAD_CREATED.dump(row), audit.created(row, _LEAD_AUDITED)))
+        built.append((entry, data, row, payload_of(row), changes_of(row)))
     keys = list({row["phone_key"] for _, _, row, _, _ in built if row["phone_key"]} - set(state.seen))
     holders = {}
     if keys:

@@ -64,13 +64,13 @@ class Lead(Base):
         Index("ix_leads_owner_id_id", "owner_id", "id"),
         Index("ix_leads_department_id_id", "department_id", "id"),
         Index("ix_leads_status_id", "status", "id"),
-        # Partial where most leads hold NULL (no pool, no campaign, no next contact): the lists
+        # Partial where most leads hold NULL (no pool, no campaign, no SLA target, no next contact): the lists
         # filter on a value, which implies NOT NULL, and an import or a create skips the index.
         _partial_index("ix_leads_pool_id_status_id", ("pool_id", "status", "id"), "pool_id IS NOT NULL"),
         Index("ix_leads_source_id", "source", "id"),
         _partial_index("ix_leads_campaign_id_id", ("campaign_id", "id"), "campaign_id IS NOT NULL"),
         Index("ix_leads_created_at", "created_at"),
-        Index("ix_leads_sla_due_at", "sla_due_at"),
+        _partial_index("ix_leads_sla_due_at", ("sla_due_at",), "sla_due_at IS NOT NULL"),
         _partial_index("ix_leads_owner_id_next_contact_at", ("owner_id", "next_contact_at"),
                        "next_contact_at IS NOT NULL"),
     )

@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import pytest
 from marshmallow import Schema, fields
-from sqlalchemy import String
+from sqlalchemy import JSON, Boolean, Integer, Numeric, String
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_kit.context import Principal, principal_var, request_id_var
-from crm_kit.db import make_base
+from crm_kit.db import UtcDateTime, make_base
 from crm_kit.errors import ValidationFailed
 from crm_kit.events import ENVELOPE_FIELDS, EnvelopeSchema, EventType
 from crm_kit.uow import DuplicateEvent
@@ -267,3 +267,38 @@ def test_audit_values_are_json_safe():
     assert json_safe({"a": Decimal("1.50"), "b": dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc),
                       "c": dt.date(2024, 1, 2), "d": ("x", 1)}) == {
         "a": "1.50", "b": "2024-01-02T00:00:00+00:00", "c": "2024-01-02", "d": ["x", 1]}
+
+
+# -- crm_kit.db.bulk_insert: rows written without the ORM read back as the ORM writes them ----------
+class Wide(Base):
+    __tablename__ = "wide"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(50))
+    count: Mapped[int | None] = mapped_column(Integer)
+    flag: Mapped[bool | None] = mapped_column(Boolean)
+    price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    doc: Mapped[dict | None] = mapped_column(JSON)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_bulk_insert_writes_what_the_orm_writes(make_db, backend):
+    """On PostgreSQL the rows travel as JSON (NULLs left out); every type reads back the same,
+    a None as NULL and a null nested in a JSON value as itself."""
+    from crm_kit.db import bulk_insert, bulk_insert_all
+
+    db = make_db(Base, "test", backend=backend)
+    at = dt.datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=dt.timezone.utc)
+    rows = [{"id": "w1", "name": "Ann", "count": 3, "flag": True, "price": Decimal("12.30"), "at": at,
+             "doc": {"company": [None, "Acme"], "n": 1}},
+            {"id": "w2", "name": None, "count": None, "flag": None, "price": None, "at": None, "doc": None},
+            {"id": "w3", "name": "O'Brien \"q\" \\ 中文", "count": 0, "flag": False, "price": Decimal("0.00"),
+             "at": at, "doc": {"list": [None]}}]
+    with db.session() as s:
+        bulk_insert(s.connection(), Wide.__table__, rows[:1])
+        bulk_insert_all(s.connection(), [(Wide.__table__, rows[1:]), (Thing.__table__, [{"id": "t9", "name": "x"}])])
+        s.commit()
+    with db.session() as s:
+        got = {w.id: {c: getattr(w, c) for c in rows[0]} for w in s.query(Wide)}
+        assert s.get(Thing, "t9").name == "x"
+    assert got == {row["id"]: row for row in rows}
