@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from crm_kit import audit, teams
 from crm_kit.concurrency import in_parallel, pause, run_ahead
 from crm_kit.context import Principal
-from crm_kit.db import utcnow
+from crm_kit.db import one_of, utcnow
 from crm_kit.errors import Conflict, Duplicate, Forbidden, LimitExceeded, NotFound, ValidationFailed
 from crm_kit.ids import new_id
 from crm_kit.pagination import paginate
@@ -951,7 +951,7 @@ def import_leads(uow: UnitOfWork, principal: Principal | None, csv_text, pool_id
 
 IMPORT_CHUNK = 1000   # rows validated, duplicate-checked and inserted together (one transaction)
 IMPORT_WRITERS = 2    # chunks written at once on PostgreSQL (each on its own connection)
-PAUSE_EVERY = 10      # rows prepared between two pauses (~1 ms: the writer waits no longer for the CPU)
+PAUSE_EVERY = 25      # rows prepared between two pauses (~0.5 ms: the writer waits no longer for the CPU)
 _LEAD_ENTITY = audit.entity_name(Lead)
 _LEAD_BLANK = {c.key: None for c in Lead.__table__.columns}
 _LEAD_BLANK.update(source="other", version=1)          # the column defaults the model declares
@@ -1041,7 +1041,8 @@ def _prepare_chunk(session_factory, state: _ImportState, principal: Principal, h
     if keys:
         with session_factory() as session:
             holders = dict(session.execute(select(Lead.phone_key, Lead.id).where(
-                Lead.phone_key.in_(keys), Lead.status.in_(domain.LIVE_STATUSES))).all())
+                one_of(Lead.phone_key, keys, session.get_bind().dialect.name),
+                Lead.status.in_(domain.LIVE_STATUSES))).all())
     kept = []
     for item in built:
         entry, _, row, _, _ = item
