@@ -35,6 +35,7 @@ import io
 import json
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -43,6 +44,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import sessionmaker
+
+from bench.run import TICK, machine_cpu, pids_by_comm, proc_cpu
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -337,6 +340,36 @@ def import_csvs(url: str, n: int, chunk: int) -> tuple[list[str], dict]:
     return files, expected
 
 
+def postgres_cpu() -> float:
+    """CPU seconds of the PostgreSQL server: its processes, plus the backends its postmaster has
+    reaped meanwhile (a connection closed during the import counts too)."""
+    total = 0.0
+    for pid in pids_by_comm("postgres"):
+        total += proc_cpu(pid)
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[13]) + int(fields[14])) / TICK     # reaped children (the postmaster's)
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def cpu_snapshot() -> tuple:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime, postgres_cpu(), machine_cpu()
+
+
+def cpu_figures(before: tuple, after: tuple, rows: int, seconds: float) -> dict:
+    """CPU per 1,000 rows of this process and of PostgreSQL, and how busy the rest of the machine
+    was meanwhile (cores): the wall-clock rate depends on the machine's speed and load, these less."""
+    (own0, pg0, (busy0, _)), (own1, pg1, (busy1, _)) = before, after
+    own, pg = own1 - own0, pg1 - pg0
+    busy = (busy1 - busy0) / TICK
+    return {"import_process_ms_per_1000_rows": round(own * 1e6 / rows, 1),
+            "postgresql_ms_per_1000_rows": round(pg * 1e6 / rows, 1),
+            "foreign_cores": round(max(busy - own - pg, 0.0) / seconds, 2) if seconds else None}
+
+
 def measure_import(url: str) -> dict:
     from crm_kit.db import make_engine
     from crm_kit.uow import UnitOfWork
@@ -353,6 +386,7 @@ def measure_import(url: str) -> dict:
         outbox_before = s.execute(text("SELECT count(*) FROM outbox WHERE event_type = 'lead_created'")).scalar()
     got = {"created": 0, "duplicates": 0, "invalid": 0}
     per_file = []
+    cpu_before = cpu_snapshot()
     t_all = time.perf_counter()
     for body in files:
         t0 = time.perf_counter()
@@ -363,12 +397,15 @@ def measure_import(url: str) -> dict:
         bad = [r for r in report["rows"] if r["outcome"] == "duplicate" and not r["existing_id"]]
         assert not bad, bad[:3]
     elapsed = time.perf_counter() - t_all
+    cpu = cpu_figures(cpu_before, cpu_snapshot(), IMPORT_ROWS, elapsed)
     with factory() as s:
         outbox_after = s.execute(text("SELECT count(*) FROM outbox WHERE event_type = 'lead_created'")).scalar()
     engine.dispose()
     rps = IMPORT_ROWS / elapsed if elapsed else 0.0
     print(f"  import {IMPORT_ROWS} rows in {elapsed:.1f} s = {rps:,.0f} rows/s "
-          f"({got['created']} created, {got['duplicates']} duplicates, {got['invalid']} invalid)", flush=True)
+          f"({got['created']} created, {got['duplicates']} duplicates, {got['invalid']} invalid); CPU per 1,000 rows: "
+          f"import {cpu['import_process_ms_per_1000_rows']} ms, PostgreSQL {cpu['postgresql_ms_per_1000_rows']} ms, "
+          f"foreign load {cpu['foreign_cores']} cores", flush=True)
     return {"rows": IMPORT_ROWS, "files": len(files), "rows_per_file": chunk, "seconds": round(elapsed, 2),
             "rows_per_s": round(rps, 1), "target_rows_per_s": IMPORT_TARGET_RPS,
             "meets_target": rps >= IMPORT_TARGET_RPS, "expected": expected, "reported": got,
@@ -376,7 +413,7 @@ def measure_import(url: str) -> dict:
             "lead_created_outbox_rows": outbox_after - outbox_before,
             "outbox_matches": outbox_after - outbox_before == got["created"],
             "file_seconds_p50": round(percentile(per_file, 0.5), 3),
-            "file_seconds_max": round(max(per_file), 3)}
+            "file_seconds_max": round(max(per_file), 3), "cpu": cpu}
 
 
 # -- report ------------------------------------------------------------------------------------
@@ -458,6 +495,11 @@ def write_report(doc: dict) -> None:
         f"{imp['reported']['duplicates']:,} | {imp['reported']['invalid']:,} | "
         f"{'yes' if imp['report_matches'] else 'NO (expected ' + json.dumps(imp['expected']) + ')'} | "
         f"{imp['lead_created_outbox_rows']:,} |",
+        "",
+        f"CPU per 1,000 rows: the import process {imp['cpu']['import_process_ms_per_1000_rows']} ms, "
+        f"PostgreSQL {imp['cpu']['postgresql_ms_per_1000_rows']} ms; other work on the machine meanwhile: "
+        f"{imp['cpu']['foreign_cores']} cores. Median file ({imp['rows_per_file']:,} rows): "
+        f"{imp['file_seconds_p50']} s.",
         "",
         "Timings are wall clock on a shared machine (other jobs may run meanwhile: see the load average); "
         "p99 of a few hundred calls is sensitive to such noise.",
