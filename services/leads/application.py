@@ -976,7 +976,7 @@ def _mark_duplicate(entry: dict, existing_id) -> None:
 
 def _row_data(header: list[str], values: list[str]) -> dict:
     """A CSV row as create_lead's input: the non-empty cells, stripped."""
-    return {k: v.strip() for k, v in zip(header, values) if v.strip()}
+    return {k: cell for k, v in zip(header, values) if (cell := v.strip())}
 
 
 class _ImportState:
