@@ -25,7 +25,7 @@ class Route:
     body: bool = False        # pass the JSON body
     query: bool = False       # pass the query string as a dict
     status: int = 200
-    location: str | None = None  # for 201: template filled from the result's id
+    location: str | None = None  # for 201: URL template; {name} from the path parameters, else the result
     public: bool = False      # no bearer token needed
     version: bool = False     # pass the expected version (If-Match or body "version")
     request: str | None = None
@@ -118,7 +118,10 @@ ROUTES = (
           query_schema="leads.FollowUpListQuery"),
     Route("POST", "/api/v1/leads/<lead_id>/follow-ups", "leads", "add_lead_follow_up",
           "Record a follow-up (call, visit, ...) and the next contact time", "leads", body=True, status=201,
-          request="leads.FollowUpCreate", response="leads.FollowUp"),
+          location="/api/v1/leads/{lead_id}/follow-ups/{id}", request="leads.FollowUpCreate",
+          response="leads.FollowUp"),
+    Route("GET", "/api/v1/leads/<lead_id>/follow-ups/<follow_up_id>", "leads", "get_lead_follow_up",
+          "Read one follow-up record of a lead", "leads", response="leads.FollowUp"),
     Route("GET", "/api/v1/me/reminders", "leads", "lead_reminders",
           "The caller's due reminders: next contact times and recycle warnings of their leads", "leads",
           query=True, response="leads.ReminderList", query_schema="leads.ReminderQuery"),

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import string
 from pathlib import Path
+from urllib.parse import quote
 
 from kombu import Connection
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -126,7 +128,7 @@ class GatewayService:
                 self.db, [u for group in members if isinstance(group, list) for u in group], "member_ids"))
 
         def produce() -> Response:
-            return self._respond(route, self._call(route, principal, args))
+            return self._respond(route, params, self._call(route, principal, args))
 
         key = request.headers.get("Idempotency-Key")
         if route.creates and key is not None:
@@ -157,15 +159,16 @@ class GatewayService:
         return getattr(getattr(self, route.service), route.rpc)(*args)
 
     @staticmethod
-    def _respond(route: Route, result) -> Response:
+    def _respond(route: Route, params: dict, result) -> Response:
         if route.status == 204:
             return Response(status=204)
         if route.csv_response:
             return Response(result, mimetype="text/csv", headers={
                 "Content-Disposition": f'attachment; filename="{route.rpc.replace("export_", "")}.csv"'})
         headers = {}
-        if route.location and isinstance(result, dict) and "id" in result:
-            headers["Location"] = route.location.format(id=result["id"])
+        location = _location(route.location, params, result) if route.location else None
+        if location:
+            headers["Location"] = location
         return json_response(result, route.status, headers)
 
     # -- operations ------------------------------------------------------------
@@ -197,6 +200,21 @@ class GatewayService:
             checks["broker"] = f"unreachable: {type(exc).__name__}"
         ok = all(v == "ok" for v in checks.values())
         return json_response({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+
+
+def _location(template: str, params: dict, result) -> str | None:
+    """The created record's URL: each ``{name}`` of the template from the request's path parameters,
+    else from the result (``{id}``); None if one is missing."""
+    if not isinstance(result, dict):
+        return None
+    values = {}
+    for _, name, _, _ in string.Formatter().parse(template):
+        if name is not None:
+            value = params.get(name, result.get(name))
+            if value is None:
+                return None
+            values[name] = quote(str(value), safe="")
+    return template.format(**values)
 
 
 def _json_body(request) -> dict:

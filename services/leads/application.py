@@ -658,6 +658,19 @@ def list_lead_follow_ups(uow: UnitOfWork, principal: Principal | None, lead_id: 
         return {"items": _follow_up_out.dump(rows, many=True), "next_cursor": next_cursor}
 
 
+def get_lead_follow_up(uow: UnitOfWork, principal: Principal | None, lead_id: str, follow_up_id: str) -> dict:
+    """One follow-up of a lead (whoever may read the lead); ``NotFound`` alike when the lead is out
+    of scope or missing and when the follow-up is missing or belongs to another lead."""
+    principal = _require(principal)
+    with uow:
+        _lead_for_read(uow.session, principal, lead_id)
+        record = uow.session.scalar(select(LeadFollowUp).where(LeadFollowUp.id == follow_up_id,
+                                                               LeadFollowUp.lead_id == lead_id))
+        if record is None:
+            raise NotFound.of("lead follow-up", follow_up_id)
+        return _follow_up_out.dump(record)
+
+
 # -- reminders -------------------------------------------------------------------------------
 def lead_reminders(uow: UnitOfWork, principal: Principal | None, query: dict | None = None) -> dict:
     """The caller's reminders from leads they own: next contact times due by ``due_before``

@@ -101,6 +101,10 @@ class LeadsService(CrmService):
         return application.list_lead_follow_ups(self.db, self.principal, lead_id, query)
 
     @rpc
+    def get_lead_follow_up(self, lead_id, follow_up_id):
+        return application.get_lead_follow_up(self.db, self.principal, lead_id, follow_up_id)
+
+    @rpc
     def lead_reminders(self, query=None):
         return application.lead_reminders(self.db, self.principal, query)
 

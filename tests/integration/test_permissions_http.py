@@ -24,6 +24,8 @@ CASES = {
                                team_read=200, team_rw=200, stranger=404),
     "set_team":           dict(admin=200, manager_above=200, manager_same=200, manager_other=404, owner=200,
                                team_read=403, team_rw=200, stranger=404),
+    "read_follow_up":     dict(admin=200, manager_above=200, manager_same=200, manager_other=404, owner=200,
+                               team_read=200, team_rw=200, stranger=404),
     "read_customer":      dict(admin=200, manager_above=200, manager_same=200, manager_other=404, owner=200,
                                team_read=404, team_rw=404, stranger=404),
 }
@@ -59,13 +61,17 @@ def world(platform):
         r = platform.post(f"/api/v1/leads/{lead['id']}/team", json={"user_id": users[name]["id"], "access": access},
                           token=tokens["owner"])
         assert r.status_code == 200, r.text
+    follow_up = platform.post(f"/api/v1/leads/{lead['id']}/follow-ups", json={"kind": "call", "content": "Hello"},
+                              token=tokens["owner"])
+    assert follow_up.status_code == 201, follow_up.text
     # a customer owned by the same owner (created through conversion by the owner)
     other_lead = platform.post("/api/v1/leads", json={"name": f"Conv {tag}", "company": f"Customer Co {tag}"},
                                token=tokens["owner"]).json()
     platform.post(f"/api/v1/leads/{other_lead['id']}/convert", json={}, token=tokens["owner"])
     customer_id = platform.eventually(
         lambda: platform.get(f"/api/v1/leads/{other_lead['id']}").json()["customer_id"])
-    return {"tokens": tokens, "users": users, "lead": lead, "customer_id": customer_id}
+    return {"tokens": tokens, "users": users, "lead": lead, "customer_id": customer_id,
+            "follow_up_url": follow_up.headers["Location"]}
 
 
 def run(platform, world, operation, role):
@@ -84,6 +90,8 @@ def run(platform, world, operation, role):
         return platform.post(f"/api/v1/leads/{lead['id']}/team",
                              json={"user_id": world["users"]["bystander"]["id"], "access": "read"},
                              token=token).status_code
+    if operation == "read_follow_up":
+        return platform.get(world["follow_up_url"], token=token).status_code
     if operation == "read_customer":
         return platform.get(f"/api/v1/customers/{world['customer_id']}", token=token).status_code
     raise AssertionError(operation)

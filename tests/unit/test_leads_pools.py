@@ -366,6 +366,21 @@ def test_follow_up(db):
     assert set(info.value.errors) == {"kind", "content"}
 
 
+def test_one_follow_up_is_read_through_its_lead(db):
+    own, other = lead(db, principal=MEMBER_1), lead(db, principal=MEMBER_1)
+    fu = app.add_lead_follow_up(db.uow(), MEMBER_1, own["id"], {"kind": "call", "content": "Called"})
+    assert app.get_lead_follow_up(db.uow(), MEMBER_1, own["id"], fu["id"]) == fu
+    assert app.get_lead_follow_up(db.uow(), ADMIN, own["id"], fu["id"]) == fu
+    for who, lead_id, follow_up_id in ((OUTSIDER, own["id"], fu["id"]),       # the lead is out of scope
+                                       (MEMBER_1, other["id"], fu["id"]),     # not this lead's
+                                       (MEMBER_1, own["id"], "no-such-id"),
+                                       (MEMBER_1, "no-such-lead", fu["id"])):
+        with pytest.raises(NotFound):
+            app.get_lead_follow_up(db.uow(), who, lead_id, follow_up_id)
+    with pytest.raises(Forbidden):
+        app.get_lead_follow_up(db.uow(), None, own["id"], fu["id"])
+
+
 def test_follow_up_refused_on_unassigned(db):
     p = pool(db)
     free = lead(db, p["id"])
