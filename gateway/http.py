@@ -94,6 +94,12 @@ class Caller(DependencyProvider):
     RPC it makes carries it (nameko context data ``principal``), and its log
     lines show the user."""
 
+    def worker_setup(self, worker_ctx):
+        # A worker's greenthread starts with empty context variables: give it the request's id for
+        # its log lines, and the principal when it continues a request already authenticated.
+        request_id_var.set(worker_ctx.data.get("request_id"))
+        principal_var.set(Principal.from_dict(worker_ctx.data.get("principal")))
+
     def get_dependency(self, worker_ctx):
         def establish(principal: Principal) -> None:
             worker_ctx.data["principal"] = principal.to_dict()
