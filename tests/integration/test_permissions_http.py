@@ -5,6 +5,9 @@ resources add rows to ``CASES``.
 Out of scope answers exactly like missing (404); in scope but not allowed to
 change answers 403.
 """
+import csv
+import io
+
 import pytest
 
 from crm_kit.ids import new_id
@@ -17,6 +20,8 @@ CASES = {
     "read_lead":          dict(admin=200, manager_above=200, manager_same=200, manager_other=404, owner=200,
                                team_read=200, team_rw=200, stranger=404),
     "list_lead":          dict(admin=True, manager_above=True, manager_same=True, manager_other=False, owner=True,
+                               team_read=True, team_rw=True, stranger=False),
+    "export_lead":        dict(admin=True, manager_above=True, manager_same=True, manager_other=False, owner=True,
                                team_read=True, team_rw=True, stranger=False),
     "update_lead":        dict(admin=200, manager_above=200, manager_same=200, manager_other=404, owner=200,
                                team_read=403, team_rw=200, stranger=404),
@@ -81,6 +86,10 @@ def run(platform, world, operation, role):
     if operation == "list_lead":
         items = platform.get("/api/v1/leads", params={"limit": 200}, token=token).json()["items"]
         return lead["id"] in {i["id"] for i in items}
+    if operation == "export_lead":
+        resp = platform.get("/api/v1/leads/export", token=token)
+        assert resp.status_code == 200, resp.text
+        return lead["id"] in {row["id"] for row in csv.DictReader(io.StringIO(resp.text))}
     if operation == "update_lead":
         return platform.request("PATCH", f"/api/v1/leads/{lead['id']}", json={"notes": f"by {role}"},
                                 token=token).status_code
