@@ -107,11 +107,15 @@ def _operation(route: Route, components: dict) -> dict:
         "parameters": [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
                        for name in _PARAM.findall(route.path)],
     }
+    if route.description:
+        op["description"] = route.description
     if route.public:
         op["security"] = []
     ok = {"description": {201: "Created", 204: "Deleted"}.get(route.status, "OK"), "headers": dict(_REQUEST_ID)}
-    if route.csv_response:
+    if route.download:
         ok["content"] = {"text/csv": {"schema": {"type": "string"}}}
+        ok["headers"]["Content-Disposition"] = {"schema": {"type": "string"},
+                                                "description": f'`attachment; filename="{route.download}"`'}
     elif route.status != 204:
         ok["content"] = {"application/json": {"schema": _ref(route.response) if route.response else {}}}
     if route.location:

@@ -25,7 +25,7 @@ class Route:
     body: bool = False        # pass the JSON body
     query: bool = False       # pass the query string as a dict
     status: int = 200
-    location: str | None = None  # for 201: template filled from the result's id
+    location: str | None = None  # for 201: URL template; {name} from the path parameters, else the result
     public: bool = False      # no bearer token needed
     version: bool = False     # pass the expected version (If-Match or body "version")
     request: str | None = None
@@ -33,7 +33,8 @@ class Route:
     body_args: tuple[str, ...] = ()  # spread these body fields as arguments (no other fields allowed)
     query_schema: str | None = None  # the schema of the query string (documents the filters)
     csv_body: bool = False    # the body is text/csv, passed as a string (then the query string's pool_id)
-    csv_response: bool = False  # the result is CSV text, sent as text/csv
+    download: str | None = None  # the RPC answers pages {"csv", "next_cursor"} of this text/csv file, streamed
+    description: str | None = None  # more than the summary, for the OpenAPI document
     user_departments: bool = False  # pass {user_id: department_id} of the body's admin_ids/member_ids
 
     @property
@@ -118,7 +119,10 @@ ROUTES = (
           query_schema="leads.FollowUpListQuery"),
     Route("POST", "/api/v1/leads/<lead_id>/follow-ups", "leads", "add_lead_follow_up",
           "Record a follow-up (call, visit, ...) and the next contact time", "leads", body=True, status=201,
-          request="leads.FollowUpCreate", response="leads.FollowUp"),
+          location="/api/v1/leads/{lead_id}/follow-ups/{id}", request="leads.FollowUpCreate",
+          response="leads.FollowUp"),
+    Route("GET", "/api/v1/leads/<lead_id>/follow-ups/<follow_up_id>", "leads", "get_lead_follow_up",
+          "Read one follow-up record of a lead", "leads", response="leads.FollowUp"),
     Route("GET", "/api/v1/me/reminders", "leads", "lead_reminders",
           "The caller's due reminders: next contact times and recycle warnings of their leads", "leads",
           query=True, response="leads.ReminderList", query_schema="leads.ReminderQuery"),
@@ -127,8 +131,17 @@ ROUTES = (
     Route("POST", "/api/v1/leads/import", "leads", "import_leads",
           "Import leads from CSV (UTF-8, header row): a report per row (created, duplicate, invalid)", "leads",
           csv_body=True, response="leads.ImportReport"),
-    Route("GET", "/api/v1/leads/export", "leads", "export_leads", "Export the leads you may see as CSV", "leads",
-          query=True, query_schema="leads.LeadExportQuery", csv_response=True),
+    Route("GET", "/api/v1/leads/export", "leads", "export_leads_page",
+          "Export every lead you may see, with the list's filters, as CSV (streamed)", "leads", query=True,
+          query_schema="leads.LeadExportQuery", download="leads.csv", description=(
+              "Every lead you may see that matches the filters (`limit`: only the first rows), newest first, "
+              "one CSV file (UTF-8, header row; cells starting with `=`, `+`, `-` or `@` are prefixed with `'`). "
+              "The body is streamed (chunked) while the gateway reads the leads page by page, in id order: no "
+              "lead comes twice, every lead that matches throughout comes once, and leads created once the "
+              "export has started are not in it. Errors found "
+              "before the first byte (a bad filter, the leads service unreachable) are problem+json; a failure "
+              "after that cuts the transfer short (the chunked body has no end), so treat an incomplete "
+              "transfer as a failed export.")),
     Route("POST", "/api/v1/lead-pools/<pool_id>/recycle", "leads", "recycle_pool",
           "Run the pool's recycle rule now (optionally as of a given time)", "leads", body=True, body_args=("as_of",),
           request="leads.RecycleRequest", response="leads.RecycleResult"),

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import string
 from pathlib import Path
+from urllib.parse import quote
 
 from kombu import Connection
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -21,7 +23,7 @@ from crm_kit.dependencies import Database
 from crm_kit.errors import BadRequest, NotFound, ValidationFailed
 from crm_kit.rpc_client import ServiceRpc
 from gateway import auth, identity, idempotency, problems
-from gateway.http import Caller, api, client_ip, route_not_found
+from gateway.http import Caller, Streamed, api, client_ip, route_not_found
 from gateway.models import Base
 from gateway.openapi import OpenApi
 from gateway.ratelimit import RateLimits
@@ -75,7 +77,9 @@ class GatewayService:
 
     @api("/")
     @api()
-    def dispatch(self, request):
+    def dispatch(self, request, continuation=None):
+        if continuation is not None:  # the next chunk of a streamed response (gateway.http.Streamed)
+            return continuation(self)
         path = request.path
         if path in OPS_ROUTES:
             request.crm_route = path
@@ -125,8 +129,11 @@ class GatewayService:
             args.append(identity.user_departments(
                 self.db, [u for group in members if isinstance(group, list) for u in group], "member_ids"))
 
+        if route.download:
+            return self._download(route, principal, args)
+
         def produce() -> Response:
-            return self._respond(route, self._call(route, principal, args))
+            return self._respond(route, params, self._call(route, principal, args))
 
         key = request.headers.get("Idempotency-Key")
         if route.creates and key is not None:
@@ -156,16 +163,31 @@ class GatewayService:
             return handler(self.db, principal, *args)
         return getattr(getattr(self, route.service), route.rpc)(*args)
 
+    def _download(self, route: Route, principal, args: list) -> Streamed:
+        """A CSV file pulled from the service page by page (``{"csv", "next_cursor"}``) while the client
+        reads: the first page now, so that its errors (a bad filter, the service down) are this
+        request's problem+json; each next one, asked for with the cursor, in a worker of its own."""
+        def after(cursor):
+            if cursor is None:
+                return None
+
+            def fetch(service):  # ``service``: the instance of the worker fetching this page
+                page = service._call(route, principal, [*args, cursor])
+                return page["csv"], after(page["next_cursor"])
+            return fetch
+
+        first = self._call(route, principal, [*args, None])
+        return Streamed(first["csv"], after(first["next_cursor"]), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{route.download}"'})
+
     @staticmethod
-    def _respond(route: Route, result) -> Response:
+    def _respond(route: Route, params: dict, result) -> Response:
         if route.status == 204:
             return Response(status=204)
-        if route.csv_response:
-            return Response(result, mimetype="text/csv", headers={
-                "Content-Disposition": f'attachment; filename="{route.rpc.replace("export_", "")}.csv"'})
         headers = {}
-        if route.location and isinstance(result, dict) and "id" in result:
-            headers["Location"] = route.location.format(id=result["id"])
+        location = _location(route.location, params, result) if route.location else None
+        if location:
+            headers["Location"] = location
         return json_response(result, route.status, headers)
 
     # -- operations ------------------------------------------------------------
@@ -197,6 +219,21 @@ class GatewayService:
             checks["broker"] = f"unreachable: {type(exc).__name__}"
         ok = all(v == "ok" for v in checks.values())
         return json_response({"status": "ok" if ok else "unavailable", "checks": checks}, 200 if ok else 503)
+
+
+def _location(template: str, params: dict, result) -> str | None:
+    """The created record's URL: each ``{name}`` of the template from the request's path parameters,
+    else from the result (``{id}``); None if one is missing."""
+    if not isinstance(result, dict):
+        return None
+    values = {}
+    for _, name, _, _ in string.Formatter().parse(template):
+        if name is not None:
+            value = params.get(name, result.get(name))
+            if value is None:
+                return None
+            values[name] = quote(str(value), safe="")
+    return template.format(**values)
 
 
 def _json_body(request) -> dict:

@@ -21,7 +21,7 @@ from crm_kit.context import Principal
 from crm_kit.db import one_of, utcnow
 from crm_kit.errors import Conflict, Duplicate, Forbidden, LimitExceeded, NotFound, ValidationFailed
 from crm_kit.ids import new_id
-from crm_kit.pagination import paginate
+from crm_kit.pagination import cursor_state, paginate
 from crm_kit.schemas import Dumper, TextRowsLoader, load
 from crm_kit.scopes import get_for_read, get_for_write, scope_clause, scoped_select, write_scope_clause
 from crm_kit.text import normalize_phone
@@ -658,6 +658,19 @@ def list_lead_follow_ups(uow: UnitOfWork, principal: Principal | None, lead_id: 
         return {"items": _follow_up_out.dump(rows, many=True), "next_cursor": next_cursor}
 
 
+def get_lead_follow_up(uow: UnitOfWork, principal: Principal | None, lead_id: str, follow_up_id: str) -> dict:
+    """One follow-up of a lead (whoever may read the lead); ``NotFound`` alike when the lead is out
+    of scope or missing and when the follow-up is missing or belongs to another lead."""
+    principal = _require(principal)
+    with uow:
+        _lead_for_read(uow.session, principal, lead_id)
+        record = uow.session.scalar(select(LeadFollowUp).where(LeadFollowUp.id == follow_up_id,
+                                                               LeadFollowUp.lead_id == lead_id))
+        if record is None:
+            raise NotFound.of("lead follow-up", follow_up_id)
+        return _follow_up_out.dump(record)
+
+
 # -- reminders -------------------------------------------------------------------------------
 def lead_reminders(uow: UnitOfWork, principal: Principal | None, query: dict | None = None) -> dict:
     """The caller's reminders from leads they own: next contact times due by ``due_before``
@@ -894,6 +907,7 @@ EXPORT_COLUMNS = ("id", "name", "company", "phone", "email", "source", "campaign
                   "status", "pool_id", "owner_id", "last_followed_at", "next_contact_at", "sla_breached",
                   "created_at")
 MAX_IMPORT_ROWS = 5000
+EXPORT_PAGE_SIZE = 2000   # rows per export page, one RPC reply each (about 0.5 MB of CSV)
 
 
 def import_leads(uow: UnitOfWork, principal: Principal | None, csv_text, pool_id: str | None = None) -> dict:
@@ -1085,19 +1099,51 @@ def _write_chunk(uow: UnitOfWork, principal: Principal, state: _ImportState, kep
             state.renamed[row["id"]] = holder
 
 
-def export_leads(uow: UnitOfWork, principal: Principal | None, query: dict | None = None) -> str:
-    """CSV (UTF-8, header row) of the leads the caller may see, with the list's filters."""
+def export_leads_page(uow: UnitOfWork, principal: Principal | None, query: dict | None = None,
+                      cursor: str | None = None, page_size: int = EXPORT_PAGE_SIZE) -> dict:
+    """One page of the CSV export (UTF-8) of the leads the caller may see, with the list's filters,
+    newest first: ``{"csv": the page's rows (the first page starts with the header row),
+    "next_cursor": str | None}``. The caller asks with ``next_cursor`` until it is null, passing the
+    same ``query`` each time.
+
+    Keyset order by id: no lead comes twice, every lead that matches from the first page to the last
+    comes once, and leads created after the first page do not come (their ids are newer).
+    The cursor carries the export's start time, so ``sla_breached`` (column and filter) is judged as
+    of then on every page, and under ``limit`` the rows still to send."""
     principal = _require(principal)
     params = load(_export_query, query or {})
-    stmt = _filtered(scoped_select(Lead, principal, _read_extra(principal)), params, utcnow())
+    as_of, left = _export_state(cursor, params["limit"])
+    size = page_size if left is None else min(page_size, left)
+    stmt = _filtered(scoped_select(Lead, principal, _read_extra(principal)), params, as_of)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
+    if not cursor:
+        writer.writerow(EXPORT_COLUMNS)
     with uow:
-        rows, _ = paginate(uow.session, stmt, Lead.id, params["limit"], params["cursor"])
+        rows, next_cursor = paginate(uow.session, stmt, Lead.id, size, cursor, as_of=as_of.isoformat(),
+                                     left=None if left is None else left - size)
         for lead in rows:
-            writer.writerow([_csv_cell(getattr(lead, c)) for c in EXPORT_COLUMNS])
-    return out.getvalue()
+            writer.writerow([_csv_cell(domain.sla_breached(lead.sla_due_at, lead.first_response_at, as_of)
+                                       if column == "sla_breached" else getattr(lead, column))
+                             for column in EXPORT_COLUMNS])
+    if left is not None and left <= size:
+        next_cursor = None                       # the limit is reached
+    return {"csv": out.getvalue(), "next_cursor": next_cursor}
+
+
+def _export_state(cursor: str | None, limit: int | None) -> tuple[dt.datetime, int | None]:
+    """(the export's start time, the rows it may still send or None): a new export's, or the
+    previous page's from its cursor."""
+    if not cursor:
+        return utcnow(), limit
+    state = cursor_state(cursor)
+    try:
+        as_of, left = dt.datetime.fromisoformat(state["as_of"]), state.get("left")
+        if as_of.tzinfo is None or not (left is None or type(left) is int and left > 0):
+            raise ValueError
+    except (KeyError, TypeError, ValueError):
+        raise ValidationFailed.from_messages({"cursor": ["Invalid cursor."]}) from None
+    return as_of, left
 
 
 def _csv_cell(value) -> str:

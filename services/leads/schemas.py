@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import Schema, fields, validate, validates, validates_schema, ValidationError
+from marshmallow import RAISE, Schema, fields, validate, validates, validates_schema, ValidationError
 
 from crm_kit.schemas import InputSchema, ListQuery, not_blank, partial_of
 from crm_kit.text import normalize_phone
@@ -76,8 +76,12 @@ class ConvertRequest(InputSchema):
     opportunity = fields.Nested(OpportunityRequest, load_default=None, allow_none=True)
 
 
-class LeadListQuery(ListQuery):
-    """Filters of the lead list (all optional, combined with AND); newest first, keyset-paginated."""
+class LeadFilters(Schema):
+    """The lead list's filters (all optional, combined with AND)."""
+
+    class Meta:
+        unknown = RAISE
+
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
     pool_id = fields.String(load_default=None, validate=validate.Length(max=36))
     owner_id = fields.String(load_default=None, validate=validate.Length(max=36))
@@ -91,9 +95,15 @@ class LeadListQuery(ListQuery):
                       metadata={"description": "text in name, company or phone"})
 
 
-class LeadExportQuery(LeadListQuery):
-    """The lead list's filters; ``limit`` (default and max 10000) bounds the rows exported."""
-    limit = fields.Integer(load_default=10000, validate=validate.Range(min=1, max=10000))
+class LeadListQuery(ListQuery, LeadFilters):
+    """Filters of the lead list (all optional, combined with AND); newest first, keyset-paginated."""
+
+
+class LeadExportQuery(LeadFilters):
+    """The lead list's filters. The export has every lead they match (newest first), streamed; ``limit``
+    (optional) keeps only the first rows."""
+    limit = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1),
+                           metadata={"description": "at most this many rows (default: every matching lead)"})
 
 
 class LeadOut(Schema):

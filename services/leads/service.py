@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 # How often the recycle rule runs over every pool (seconds).
 RECYCLE_INTERVAL = float(os.environ.get("LEADS_RECYCLE_INTERVAL_SECONDS", "3600") or 3600)
+# Rows per page of the CSV export (each page is one RPC reply).
+EXPORT_PAGE_SIZE = max(1, int(os.environ.get("LEADS_EXPORT_PAGE_SIZE", "") or application.EXPORT_PAGE_SIZE))
 
 
 class LeadsService(CrmService):
@@ -101,6 +103,10 @@ class LeadsService(CrmService):
         return application.list_lead_follow_ups(self.db, self.principal, lead_id, query)
 
     @rpc
+    def get_lead_follow_up(self, lead_id, follow_up_id):
+        return application.get_lead_follow_up(self.db, self.principal, lead_id, follow_up_id)
+
+    @rpc
     def lead_reminders(self, query=None):
         return application.lead_reminders(self.db, self.principal, query)
 
@@ -145,8 +151,8 @@ class LeadsService(CrmService):
         return application.import_leads(self.db, self.principal, csv_text, pool_id)
 
     @rpc
-    def export_leads(self, query=None):
-        return application.export_leads(self.db, self.principal, query)
+    def export_leads_page(self, query=None, cursor=None):
+        return application.export_leads_page(self.db, self.principal, query, cursor, EXPORT_PAGE_SIZE)
 
     # -- team and history --
     @rpc

@@ -120,6 +120,8 @@ class Platform:
             # tests sign in often from one address; the limits themselves are tested on their own platform
             "RATE_LIMIT_TOKEN_PER_IP": "100000/minute",
             "RATE_LIMIT_TOKEN_PER_USER": "100000/minute",
+            # small export pages, so that every export through the gateway crosses page boundaries
+            "LEADS_EXPORT_PAGE_SIZE": "10",
         })
         for name, url in self.db_urls.items():
             self.env[f"{name.upper()}_DATABASE_URL"] = url

@@ -9,11 +9,14 @@ service answers again once it resumes.
 """
 from __future__ import annotations
 
+import json
 import signal
 import time
 
 import pytest
+import requests
 
+from crm_kit.ids import new_id
 from tests.integration.harness import Platform
 
 TIMEOUT = 2.0
@@ -51,16 +54,22 @@ def test_a_service_that_is_not_running_is_a_503_after_the_deadline(platform):
     assert platform.get("/api/v1/leads").status_code == 200          # the others still answer
 
 
-def test_a_hung_service_is_a_503_after_the_deadline_and_answers_again_once_resumed(platform):
+# the export streams its body: its first page is still fetched within the request, so a problem+json too
+@pytest.mark.parametrize("path", ["/api/v1/leads", "/api/v1/leads/export"])
+def test_a_hung_service_is_a_503_after_the_deadline_and_answers_again_once_resumed(platform, path):
     assert platform.get("/api/v1/leads").status_code == 200
     leads = platform.procs["leads"][0]
     leads.send_signal(signal.SIGSTOP)
     try:
         started = time.monotonic()
-        resp = platform.get("/api/v1/leads")
+        resp = platform.get(path)
         _assert_503(resp, "leads", time.monotonic() - started, waited=True)
     finally:
         leads.send_signal(signal.SIGCONT)
+    _answers_again(platform)
+
+
+def _answers_again(platform) -> None:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if platform.get("/api/v1/leads").status_code == 200:
@@ -68,3 +77,32 @@ def test_a_hung_service_is_a_503_after_the_deadline_and_answers_again_once_resum
         time.sleep(0.2)
     else:
         raise AssertionError("leads did not answer again after SIGCONT")
+
+
+def test_an_export_cut_short_by_a_hung_service_is_an_incomplete_transfer_not_a_short_file(platform):
+    """Once the first page is sent, the status cannot change: a later page that fails must leave the
+    chunked body without its end (the client's HTTP library raises), never end it as if complete."""
+    rows = "name\n" + "".join(f"Bulk {i}\n" for i in range(3000))       # 300 pages of 10: seconds of streaming
+    report = platform.post("/api/v1/leads/import", data=rows.encode(), headers={"Content-Type": "text/csv"},
+                           timeout=120)
+    assert report.status_code == 200 and report.json()["created"] == 3000, report.text
+    leads = platform.procs["leads"][0]
+    request_id = f"cut-{new_id()}"
+    with platform.get("/api/v1/leads/export", stream=True, headers={"X-Request-ID": request_id}) as resp:
+        assert resp.status_code == 200 and resp.headers["Transfer-Encoding"] == "chunked"
+        chunks = resp.iter_content(chunk_size=None)
+        received = next(chunks)
+        leads.send_signal(signal.SIGSTOP)              # while the gateway is still fetching pages
+        try:
+            with pytest.raises(requests.exceptions.ChunkedEncodingError):
+                for chunk in chunks:
+                    received += chunk
+        finally:
+            leads.send_signal(signal.SIGCONT)
+    assert received.startswith(b"id,name,") and received.count(b"\r\n") < 3001
+    _answers_again(platform)
+
+    def logged():
+        lines = [json.loads(line) for line in platform.log("gateway").splitlines() if line.startswith("{")]
+        return [line for line in lines if line.get("request_id") == request_id and "broke" in line["message"]]
+    assert "leads" in platform.eventually(logged)[0]["message"]

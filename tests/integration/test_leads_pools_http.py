@@ -109,6 +109,34 @@ def test_round_robin_follow_up_reminders_and_recycle(platform, crew):
     assert platform.post(f"/api/v1/lead-pools/{pool['id']}/recycle", json={}, token=t["m1"]).status_code == 403
 
 
+def test_a_follow_up_has_its_own_url(platform, crew):
+    t = crew["tokens"]
+    lead = platform.post("/api/v1/leads", json={"name": f"Followed {new_id()[-6:]}"}, token=t["m1"]).json()
+    other = platform.post("/api/v1/leads", json={"name": f"Other {new_id()[-6:]}"}, token=t["m1"]).json()
+    created = platform.post(f"/api/v1/leads/{lead['id']}/follow-ups", json={"kind": "visit", "content": "Met them"},
+                            token=t["m1"])
+    assert created.status_code == 201, created.text
+    fu = created.json()
+    assert created.headers["Location"] == f"/api/v1/leads/{lead['id']}/follow-ups/{fu['id']}"
+    got = platform.get(created.headers["Location"], token=t["m1"])
+    assert got.status_code == 200 and got.json() == fu
+    assert platform.get(created.headers["Location"]).json() == fu                          # the admin
+    for path, token in ((f"/api/v1/leads/{other['id']}/follow-ups/{fu['id']}", t["m1"]),   # another lead's
+                        (f"/api/v1/leads/{lead['id']}/follow-ups/{new_id()}", t["m1"]),     # no such follow-up
+                        (created.headers["Location"], t["outsider"])):                      # lead out of scope
+        missing = platform.get(path, token=token)
+        assert missing.status_code == 404 and missing.headers["Content-Type"] == "application/problem+json"
+    # a replayed create answers the same Location
+    key = {"Idempotency-Key": new_id()}
+    first = platform.post(f"/api/v1/leads/{lead['id']}/follow-ups", json={"kind": "call", "content": "Again"},
+                          headers=key, token=t["m1"])
+    again = platform.post(f"/api/v1/leads/{lead['id']}/follow-ups", json={"kind": "call", "content": "Again"},
+                          headers=key, token=t["m1"])
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Location"] == first.headers["Location"] == (
+        f"/api/v1/leads/{lead['id']}/follow-ups/{first.json()['id']}")
+
+
 def test_assign_invalidate_discard_restore(platform, crew):
     t, users = crew["tokens"], crew["users"]
     pool = make_pool(platform, crew)

@@ -5,6 +5,9 @@ resources add rows to ``CASES``.
 Out of scope answers exactly like missing (404); in scope but not allowed to
 change answers 403.
 """
+import csv
+import io
+
 import pytest
 
 from crm_kit.ids import new_id
@@ -18,12 +21,16 @@ CASES = {
                                team_read=200, team_rw=200, stranger=404),
     "list_lead":          dict(admin=True, manager_above=True, manager_same=True, manager_other=False, owner=True,
                                team_read=True, team_rw=True, stranger=False),
+    "export_lead":        dict(admin=True, manager_above=True, manager_same=True, manager_other=False, owner=True,
+                               team_read=True, team_rw=True, stranger=False),
     "update_lead":        dict(admin=200, manager_above=200, manager_same=200, manager_other=404, owner=200,
                                team_read=403, team_rw=200, stranger=404),
     "lead_history":       dict(admin=200, manager_above=200, manager_same=200, manager_other=404, owner=200,
                                team_read=200, team_rw=200, stranger=404),
     "set_team":           dict(admin=200, manager_above=200, manager_same=200, manager_other=404, owner=200,
                                team_read=403, team_rw=200, stranger=404),
+    "read_follow_up":     dict(admin=200, manager_above=200, manager_same=200, manager_other=404, owner=200,
+                               team_read=200, team_rw=200, stranger=404),
     "read_customer":      dict(admin=200, manager_above=200, manager_same=200, manager_other=404, owner=200,
                                team_read=404, team_rw=404, stranger=404),
 }
@@ -59,13 +66,17 @@ def world(platform):
         r = platform.post(f"/api/v1/leads/{lead['id']}/team", json={"user_id": users[name]["id"], "access": access},
                           token=tokens["owner"])
         assert r.status_code == 200, r.text
+    follow_up = platform.post(f"/api/v1/leads/{lead['id']}/follow-ups", json={"kind": "call", "content": "Hello"},
+                              token=tokens["owner"])
+    assert follow_up.status_code == 201, follow_up.text
     # a customer owned by the same owner (created through conversion by the owner)
     other_lead = platform.post("/api/v1/leads", json={"name": f"Conv {tag}", "company": f"Customer Co {tag}"},
                                token=tokens["owner"]).json()
     platform.post(f"/api/v1/leads/{other_lead['id']}/convert", json={}, token=tokens["owner"])
     customer_id = platform.eventually(
         lambda: platform.get(f"/api/v1/leads/{other_lead['id']}").json()["customer_id"])
-    return {"tokens": tokens, "users": users, "lead": lead, "customer_id": customer_id}
+    return {"tokens": tokens, "users": users, "lead": lead, "customer_id": customer_id,
+            "follow_up_url": follow_up.headers["Location"]}
 
 
 def run(platform, world, operation, role):
@@ -75,6 +86,10 @@ def run(platform, world, operation, role):
     if operation == "list_lead":
         items = platform.get("/api/v1/leads", params={"limit": 200}, token=token).json()["items"]
         return lead["id"] in {i["id"] for i in items}
+    if operation == "export_lead":
+        resp = platform.get("/api/v1/leads/export", token=token)
+        assert resp.status_code == 200, resp.text
+        return lead["id"] in {row["id"] for row in csv.DictReader(io.StringIO(resp.text))}
     if operation == "update_lead":
         return platform.request("PATCH", f"/api/v1/leads/{lead['id']}", json={"notes": f"by {role}"},
                                 token=token).status_code
@@ -84,6 +99,8 @@ def run(platform, world, operation, role):
         return platform.post(f"/api/v1/leads/{lead['id']}/team",
                              json={"user_id": world["users"]["bystander"]["id"], "access": "read"},
                              token=token).status_code
+    if operation == "read_follow_up":
+        return platform.get(world["follow_up_url"], token=token).status_code
     if operation == "read_customer":
         return platform.get(f"/api/v1/customers/{world['customer_id']}", token=token).status_code
     raise AssertionError(operation)

@@ -366,6 +366,21 @@ def test_follow_up(db):
     assert set(info.value.errors) == {"kind", "content"}
 
 
+def test_one_follow_up_is_read_through_its_lead(db):
+    own, other = lead(db, principal=MEMBER_1), lead(db, principal=MEMBER_1)
+    fu = app.add_lead_follow_up(db.uow(), MEMBER_1, own["id"], {"kind": "call", "content": "Called"})
+    assert app.get_lead_follow_up(db.uow(), MEMBER_1, own["id"], fu["id"]) == fu
+    assert app.get_lead_follow_up(db.uow(), ADMIN, own["id"], fu["id"]) == fu
+    for who, lead_id, follow_up_id in ((OUTSIDER, own["id"], fu["id"]),       # the lead is out of scope
+                                       (MEMBER_1, other["id"], fu["id"]),     # not this lead's
+                                       (MEMBER_1, own["id"], "no-such-id"),
+                                       (MEMBER_1, "no-such-lead", fu["id"])):
+        with pytest.raises(NotFound):
+            app.get_lead_follow_up(db.uow(), who, lead_id, follow_up_id)
+    with pytest.raises(Forbidden):
+        app.get_lead_follow_up(db.uow(), None, own["id"], fu["id"])
+
+
 def test_follow_up_refused_on_unassigned(db):
     p = pool(db)
     free = lead(db, p["id"])
@@ -595,15 +610,104 @@ def test_import_into_pool_and_bad_files(db):
         app.import_leads(db.uow(), ADMIN, {"not": "text"})
 
 
+def export_pages(db, principal, query=None, page_size=app.EXPORT_PAGE_SIZE) -> list[dict]:
+    """Every page of an export, asked for as the gateway does: with the same query and the last cursor."""
+    pages, cursor = [], None
+    while True:
+        pages.append(app.export_leads_page(db.uow(), principal, query, cursor, page_size))
+        cursor = pages[-1]["next_cursor"]
+        if cursor is None:
+            return pages
+        assert len(pages) < 100, "the export does not end"
+
+
+def export_rows(db, principal, query=None, page_size=app.EXPORT_PAGE_SIZE) -> list[dict]:
+    text = "".join(page["csv"] for page in export_pages(db, principal, query, page_size))
+    return list(csv.DictReader(io.StringIO(text)))
+
+
 def test_export_is_scoped_and_filtered(db):
     mine = lead(db, principal=MEMBER_1, name="=HYPERLINK(1)", company="Mine")
     lead(db, principal=OUTSIDER, name="Theirs")
-    text = app.export_leads(db.uow(), MEMBER_1, {})
-    rows = list(csv.DictReader(io.StringIO(text)))
+    rows = export_rows(db, MEMBER_1)
     assert [r["id"] for r in rows] == [mine["id"]]
     assert rows[0]["name"] == "'=HYPERLINK(1)" and rows[0]["sla_breached"] == "false"
-    assert len(list(csv.DictReader(io.StringIO(app.export_leads(db.uow(), ADMIN, {}))))) == 2
-    assert list(csv.DictReader(io.StringIO(app.export_leads(db.uow(), ADMIN, {"q": "theirs"}))))[0]["name"] == "Theirs"
+    assert list(rows[0]) == list(app.EXPORT_COLUMNS)
+    assert len(export_rows(db, ADMIN)) == 2
+    assert [r["name"] for r in export_rows(db, ADMIN, {"q": "theirs"})] == ["Theirs"]
+
+
+def test_export_pages_hold_every_visible_lead_once_newest_first(db):
+    p = pool(db)                                        # M1 may read the pool's unassigned leads
+    visible = [lead(db, principal=M1, name=f"Own {i}")["id"] for i in range(7)]
+    visible += [lead(db, p["id"], name=f"Free {i}")["id"] for i in range(3)]
+    hidden = [lead(db, principal=OUTSIDER)["id"], lead(db, p["id"], principal=POOL_ADMIN)["id"]]
+    app.assign_lead(db.uow(), ADMIN, hidden[-1], "m2", "d2")               # no longer unassigned
+    pages = export_pages(db, M1, page_size=3)
+    assert [len(page["csv"].splitlines()) for page in pages] == [1 + 3, 3, 3, 1]   # the header once, first
+    assert pages[0]["csv"].startswith(",".join(app.EXPORT_COLUMNS) + "\r\n")
+    assert not any(page["csv"].startswith("id,") for page in pages[1:])
+    ids = [r["id"] for r in export_rows(db, M1, page_size=3)]
+    assert ids == sorted(visible, reverse=True)                       # each once, in keyset order
+    assert ids == [x["id"] for x in app.list_leads(db.uow(), M1, {"limit": 200})["items"]]
+    assert not set(hidden) & set(ids)
+    # an exact multiple of the page size ends without an empty page; nothing to export: the header
+    assert len(export_pages(db, M1, {"status": "unassigned"}, page_size=3)) == 1
+    assert export_pages(db, M1, {"status": "converted"}, page_size=3) == [
+        {"csv": ",".join(app.EXPORT_COLUMNS) + "\r\n", "next_cursor": None}]
+
+
+def test_export_filters_and_limit_apply_to_every_page(db):
+    for i in range(8):
+        lead(db, principal=M1, name=f"Lead {i}", source="referral" if i % 2 else "web_form")
+    referrals = export_rows(db, M1, {"source": "referral"}, page_size=3)
+    assert [r["name"] for r in referrals] == ["Lead 7", "Lead 5", "Lead 3", "Lead 1"]
+    first_five = export_rows(db, M1, {"limit": "5"}, page_size=3)          # 3 + 2 rows, then no cursor
+    assert [r["name"] for r in first_five] == [f"Lead {i}" for i in range(7, 2, -1)]
+    assert [r["name"] for r in export_rows(db, M1, {"limit": 2, "source": "web_form"}, page_size=3)] == [
+        "Lead 6", "Lead 4"]
+    assert len(export_rows(db, M1, {"limit": 6}, page_size=3)) == 6            # ends on a page boundary
+    assert export_rows(db, M1, {"q": "Lead 4", "created_from": "2000-01-01T00:00:00Z"}, page_size=1)[0][
+        "name"] == "Lead 4"
+
+
+def test_export_is_consistent_while_leads_change_between_pages(db, monkeypatch):
+    ids = [lead(db, principal=M1, name=f"Lead {i}")["id"] for i in range(6)]   # newest last
+    start = dt.datetime.now(UTC)
+    shift(db, ids[0], sla_due_at=start + dt.timedelta(hours=1))                # due an hour after the start
+    monkeypatch.setattr(app, "utcnow", lambda: start)
+    first = app.export_leads_page(db.uow(), M1, {"sla_breached": "false"}, None, 2)
+    # between pages: a new lead (newer than the first page), one not yet exported deleted, and two hours pass
+    lead(db, principal=M1, name="Created meanwhile")
+    app.delete_lead(db.uow(), M1, ids[2])
+    monkeypatch.setattr(app, "utcnow", lambda: start + dt.timedelta(hours=2))
+    rest, cursor = [], first["next_cursor"]
+    while cursor:
+        page = app.export_leads_page(db.uow(), M1, {"sla_breached": "false"}, cursor, 2)
+        rest.append(page["csv"])
+        cursor = page["next_cursor"]
+    rows = list(csv.DictReader(io.StringIO(first["csv"] + "".join(rest))))
+    assert [r["id"] for r in rows] == [ids[5], ids[4], ids[3], ids[1], ids[0]]
+    assert rows[-1]["sla_breached"] == "false"       # judged as of the start, like the filter that kept it
+    assert app.list_leads(db.uow(), M1, {"sla_breached": "true"})["items"][0]["id"] == ids[0]   # now it is
+
+
+@pytest.mark.parametrize("query,cursor,field", [
+    ({"status": "lost"}, None, "status"),
+    ({"created_from": "yesterday"}, None, "created_from"),
+    ({"limit": 0}, None, "limit"),
+    ({"cursor": "abc"}, None, "cursor"),                   # not a filter: the export pages itself
+    ({}, "%%%", "cursor"),
+    ({}, "list", "cursor"),                                # a list's cursor has no start time
+    ({}, "stale", "cursor"),
+])
+def test_export_rejects_bad_filters_and_cursors(db, query, cursor, field):
+    from crm_kit.pagination import encode_cursor
+    cursor = {"list": encode_cursor("x"), "stale": encode_cursor("x", as_of="2026-01-01T00:00:00", left=0)}.get(
+        cursor, cursor)
+    with pytest.raises(ValidationFailed) as info:
+        app.export_leads_page(db.uow(), M1, query, cursor)
+    assert list(info.value.errors) == [field]
 
 
 def test_whoever_may_read_a_pool_lead_may_read_its_history(db):

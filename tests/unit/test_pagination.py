@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_kit.db import make_base
 from crm_kit.errors import ValidationFailed
-from crm_kit.pagination import decode_cursor, encode_cursor, paginate
+from crm_kit.pagination import cursor_state, decode_cursor, encode_cursor, paginate
 from crm_kit.schemas import ListQuery, load
 
 Base = make_base()
@@ -101,6 +101,14 @@ def test_next_cursor_points_at_last_row(db):
     with db.session() as s:
         rows, cursor = paginate(s, select(Item), Item.id, 2, None)
     assert decode_cursor(cursor) == rows[-1].id == "id-06"
+
+
+def test_state_travels_in_the_next_cursor(db):
+    with db.session() as s:
+        rows, cursor = paginate(s, select(Item), Item.id, 2, None, as_of="2026-01-01T00:00:00+00:00", left=3)
+        assert cursor_state(cursor) == {"after": "id-06", "as_of": "2026-01-01T00:00:00+00:00", "left": 3}
+        rows, cursor = paginate(s, select(Item), Item.id, 2, cursor)      # a stateful cursor pages on
+    assert [r.id for r in rows] == ["id-05", "id-04"] and cursor_state(cursor) == {"after": "id-04"}
 
 
 def test_bad_cursor_through_paginate(db):
