@@ -1,21 +1,17 @@
 """nameko dependency providers every service declares (see ``CrmService``)."""
 from __future__ import annotations
 
-import logging
-import time
+from functools import partial
 
-import eventlet
-from eventlet.queue import Empty, LightQueue
+from eventlet.queue import LightQueue
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import sessionmaker
 
 from crm_kit.amqp import ConfirmingPublisher
 from crm_kit.context import Principal, principal_var, request_id_var
 from crm_kit.db import make_engine
-from crm_kit.outbox import MARK_DELAY, OutboxRelay
+from crm_kit.outbox import OutboxRelay
 from crm_kit.uow import UnitOfWork
-
-log = logging.getLogger(__name__)
 
 
 class RequestContext(DependencyProvider):
@@ -67,32 +63,7 @@ class Database(DependencyProvider):
         self.engine.dispose()
 
     def _relay_loop(self):
-        interval = self.settings.outbox_sweep_interval
-        last_sweep = 0.0
-        while self._running:
-            rows: list[dict] = []
-            try:
-                # wake up in time to mark what was published (see OutboxRelay.flush_marks)
-                item = self._queue.get(timeout=min(interval, MARK_DELAY) if self.relay.unmarked else interval)
-                if item:
-                    rows.extend(item)
-                while True:  # batch whatever else is waiting
-                    item = self._queue.get_nowait()
-                    if item:
-                        rows.extend(item)
-            except Empty:
-                pass
-            try:
-                if rows:
-                    self.relay.publish_committed(rows, defer_mark=True)
-                if self.relay.marks_due() or (self.relay.unmarked and not rows) or not self._running:
-                    self.relay.flush_marks()
-                if time.monotonic() - last_sweep >= interval or not self._running:
-                    self.relay.sweep()
-                    last_sweep = time.monotonic()
-            except Exception:
-                log.exception("outbox relay iteration failed; retrying")
-                eventlet.sleep(interval)
+        self.relay.run(self._queue, self.settings.outbox_sweep_interval, lambda: self._running)
 
     def get_dependency(self, worker_ctx):
         inbox_key = None
@@ -100,4 +71,4 @@ class Database(DependencyProvider):
         if handler is not None:
             inbox_key = (handler, worker_ctx.data["event_id"])
         return UnitOfWork(self.session_factory, self.container.service_name, self.base.metadata,
-                          on_commit=self._queue.put, inbox_key=inbox_key)
+                          on_commit=partial(self.relay.hand_over, queue=self._queue), inbox_key=inbox_key)

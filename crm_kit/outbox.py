@@ -28,6 +28,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from queue import Empty
+from typing import Callable
 
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import sessionmaker
@@ -56,6 +58,46 @@ class OutboxRelay:
         self._exchange = event_exchange(service)
         self._unmarked: list[str] = []
         self._unmarked_since = 0.0
+        self._handed: set[str] = set()      # handed over by commits, not yet marked: not for the sweep
+
+    def hand_over(self, rows: list[dict], queue) -> None:
+        """A service's ``on_commit``: give the committed rows to :meth:`run` through ``queue``.
+        Until they are marked published they are this relay's: its sweep leaves them alone, however
+        long the queue (else a relay behind by more than ``min_age`` would publish its backlog
+        twice, once from the sweep and once from the queue)."""
+        self._handed.update(row["id"] for row in rows)
+        queue.put(rows)
+
+    def run(self, handed, interval: float, running: Callable[[], bool]) -> None:
+        """The relay of a service process, until ``running()`` is false: publish what the units
+        of work hand over (``handed``: the queue of :meth:`hand_over`; a ``None`` wakes the loop),
+        everything waiting at once, marking it later (:meth:`flush_marks`); every ``interval``
+        seconds, sweep what was left behind."""
+        last_sweep = 0.0
+        while running():
+            rows: list[dict] = []
+            try:
+                # wake up in time to mark what was published (see flush_marks)
+                item = handed.get(timeout=min(interval, MARK_DELAY) if self.unmarked else interval)
+                if item:
+                    rows.extend(item)
+                while True:  # batch whatever else is waiting
+                    item = handed.get_nowait()
+                    if item:
+                        rows.extend(item)
+            except Empty:
+                pass
+            try:
+                if rows:
+                    self.publish_committed(rows, defer_mark=True)
+                if self.marks_due() or (self.unmarked and not rows) or not running():
+                    self.flush_marks()
+                if time.monotonic() - last_sweep >= interval or not running():
+                    self.sweep()
+                    last_sweep = time.monotonic()
+            except Exception:
+                log.exception("outbox relay iteration failed; retrying")
+                time.sleep(interval)
 
     def publish_committed(self, rows: list[dict], defer_mark: bool = False) -> int:
         """The fast path right after a commit: publish the rows this process just
@@ -85,6 +127,7 @@ class OutboxRelay:
         except Exception:
             self._unmarked = ids + self._unmarked      # try again next time
             raise
+        self._handed.difference_update(ids)
         return len(ids)
 
     def publish_ids(self, ids: list[str]) -> int:
@@ -118,6 +161,7 @@ class OutboxRelay:
                 .limit(BATCH)
                 .with_for_update(skip_locked=True)
             ).all()
+            rows = [row for row in rows if row.id not in self._handed]    # queued here: see hand_over
             if rows:
                 session.execute(update(t).where(t.c.id.in_([r.id for r in rows]))
                                 .values(claimed_until=now + LEASE))
@@ -151,7 +195,10 @@ class OutboxRelay:
                 done.append(row["id"])
         for row in rows[:len(done)]:
             metrics.EVENTS_PUBLISHED.labels(self.service, row["event_type"]).inc()
-        rest = [r["id"] for r in rows if r["id"] not in set(done)]
+        published = set(done)
+        rest = [r["id"] for r in rows if r["id"] not in published]
+        # given back: the sweep's to retry; published: no longer ours once marked
+        self._handed.difference_update(rest if defer_mark else [r["id"] for r in rows])
         if defer_mark and done:
             if not self._unmarked:
                 self._unmarked_since = time.monotonic()

@@ -348,3 +348,58 @@ def test_a_batch_confirmed_whole_with_an_error_after_it_is_marked_whole(db):
     rows = _committed_rows(db, 1, 2)
     assert relay.publish_committed(rows) == 2
     assert all(r.published_at is not None and r.last_error is None for r in db.outbox())
+
+
+# -- the service's loop: rows handed over by commits -----------------------------------------------
+def _hand_over_on_commit(db, relay, queue):
+    from functools import partial
+    return db.uow(on_commit=partial(relay.hand_over, queue=queue))
+
+
+def test_rows_handed_over_are_left_to_the_queue_not_swept_twice(db):
+    """A relay behind by more than min_age: its sweep must not publish the rows still waiting in
+    its queue (they would go out twice); a failed publish gives them back to the sweep."""
+    import queue as queues
+    handed = queues.Queue()
+    pub = FakePublisher(fail_on={2})
+    relay = relay_for(db, pub, min_age=0.0)
+    for n in (1, 2, 3):
+        with _hand_over_on_commit(db, relay, handed) as uow:
+            uow.emit(PING, {"n": n})
+            uow.commit()
+    later = utcnow() + dt.timedelta(hours=1)
+    assert relay.sweep(as_of=later) == 0 and pub.attempts == 0     # all three are queued here
+
+    rows = []
+    while not handed.empty():
+        rows += handed.get_nowait()
+    assert relay.publish_committed(rows) == 1                      # the second one fails: 2 and 3 are released
+    assert relay.sweep(as_of=later) == 2                           # ... and now the sweep's
+    assert [c["body"]["payload"]["n"] for c in pub.calls] == [1, 2, 3]
+    assert all(r.published_at is not None for r in db.outbox())
+
+
+def test_run_publishes_each_handed_row_once_and_marks_it(db):
+    import threading
+    import time
+
+    from eventlet.queue import LightQueue
+    handed, running = LightQueue(), [True]
+    pub = FakePublisher()
+    relay = relay_for(db, pub, min_age=0.0)
+    loop = threading.Thread(target=relay.run, args=(handed, 0.05, lambda: running[0]), daemon=True)
+    loop.start()
+    try:
+        for n in range(5):
+            with _hand_over_on_commit(db, relay, handed) as uow:
+                uow.emit(PING, {"n": n})
+                uow.commit()
+        deadline = time.monotonic() + 10
+        while any(r.published_at is None for r in db.outbox()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        running[0] = False
+        handed.put(None)
+        loop.join(10)
+    assert sorted(c["body"]["payload"]["n"] for c in pub.calls) == [0, 1, 2, 3, 4]
+    assert all(r.published_at is not None and r.attempts == 1 for r in db.outbox())
