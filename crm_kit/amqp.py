@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import amqp
 import orjson
 from amqp import spec
+from amqp.method_framing import frame_writer
 from kombu import Connection, Exchange, Producer, Queue
 
 from crm_kit.events import exchange_name
@@ -87,6 +88,21 @@ def queue_depth(conn: Connection, name: str) -> int | None:
         return None
 
 
+class _Frames:
+    """A transport for py-amqp's frame writer that keeps what is written (it hands over a view
+    of a buffer it reuses: the bytes are copied)."""
+
+    def __init__(self):
+        self.data = bytearray()
+
+    def write(self, view) -> None:
+        self.data += view
+
+    def take(self) -> bytes:
+        data, self.data = bytes(self.data), bytearray()
+        return data
+
+
 class PublishFailed(Exception):
     """The broker refused (nack) or did not confirm a message in time."""
 
@@ -127,12 +143,16 @@ class ConfirmingPublisher:
             channel.events["basic_ack"].add(self._on_ack)
             channel.events["basic_nack"].add(self._on_nack)
             self._producer = Producer(channel)
+            self._batch = _Frames()
+            self._batch_writer = frame_writer(self._conn.connection, self._batch)
             self._declared = set()
             self._tag, self._unconfirmed, self._nacked = 0, set(), set()
         return self._producer
 
     def _on_ack(self, delivery_tag: int, multiple: bool) -> None:
-        if multiple:
+        if multiple and delivery_tag >= self._tag:      # everything so far
+            self._unconfirmed.clear()
+        elif multiple:
             self._unconfirmed = {t for t in self._unconfirmed if t > delivery_tag}
         else:
             self._unconfirmed.discard(delivery_tag)
@@ -156,16 +176,28 @@ class ConfirmingPublisher:
                     if exchange is not None and exchange.name not in self._declared:
                         exchange.declare(channel=channel)
                         self._declared.add(exchange.name)
-                    message = amqp.Message(orjson.dumps(m["body"]), content_type="application/json",
-                                           content_encoding="utf-8", delivery_mode=2,
-                                           application_headers=m["headers"] or {}, message_id=m["message_id"])
-                    self._tag += 1
-                    tags.append(self._tag)
-                    self._unconfirmed.add(self._tag)
-                    channel._basic_publish(message, exchange=exchange.name if exchange is not None else "",
-                                           routing_key=m["routing_key"])
+                # The batch's frames are written to a buffer, then to the socket at once: one
+                # system call instead of one per message (py-amqp's basic_publish also polls the
+                # socket before each message; the acks are read below anyway).
+                connection = channel.connection
+                connection.frame_writer, socket_writer = self._batch_writer, connection.frame_writer
+                try:
+                    for m in messages:
+                        exchange = m["exchange"]
+                        message = amqp.Message(orjson.dumps(m["body"]), content_type="application/json",
+                                               content_encoding="utf-8", delivery_mode=2,
+                                               application_headers=m["headers"] or {}, message_id=m["message_id"])
+                        self._tag += 1
+                        tags.append(self._tag)
+                        self._unconfirmed.add(self._tag)
+                        channel.send_method(spec.Basic.Publish, "Bssbb",
+                                            (0, exchange.name if exchange is not None else "", m["routing_key"],
+                                             False, False), message)
+                finally:
+                    connection.frame_writer = socket_writer
+                connection.transport.write(self._batch.take())
                 deadline = time.monotonic() + self.CONFIRM_TIMEOUT
-                while self._unconfirmed.intersection(tags):
+                while self._unconfirmed:        # (all of this batch: the ones before were settled)
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         raise PublishFailed(f"no confirm from the broker within {self.CONFIRM_TIMEOUT} s")

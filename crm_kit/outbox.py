@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections import Counter
 from queue import Empty
 from typing import Callable
 
@@ -36,7 +37,7 @@ from sqlalchemy.orm import sessionmaker
 
 from crm_kit import metrics
 from crm_kit.amqp import ConfirmingPublisher, event_exchange
-from crm_kit.db import utcnow
+from crm_kit.db import one_of, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -115,13 +116,15 @@ class OutboxRelay:
                                          or time.monotonic() - self._unmarked_since >= MARK_DELAY)
 
     def flush_marks(self) -> int:
-        """Mark the rows published with ``defer_mark`` (one UPDATE per ``BATCH``)."""
+        """Mark the rows published with ``defer_mark`` (one UPDATE; per ``BATCH`` on SQLite)."""
         ids, self._unmarked = self._unmarked, []
         t = self.table
         try:
             with self.session_factory() as session:
-                for start in range(0, len(ids), BATCH):
-                    session.execute(update(t).where(t.c.id.in_(ids[start:start + BATCH])).values(
+                dialect = session.get_bind().dialect.name
+                step = len(ids) if dialect == "postgresql" else BATCH    # one array parameter there
+                for start in range(0, len(ids), step):
+                    session.execute(update(t).where(one_of(t.c.id, ids[start:start + step], dialect)).values(
                         published_at=utcnow(), attempts=t.c.attempts + 1, last_error=None, claimed_until=None))
                 session.commit()
         except Exception:
@@ -193,8 +196,8 @@ class OutboxRelay:
                     failure = self._failed(row, exc)
                     break  # the broker is unhappy: release the rest of the batch, keep order
                 done.append(row["id"])
-        for row in rows[:len(done)]:
-            metrics.EVENTS_PUBLISHED.labels(self.service, row["event_type"]).inc()
+        for event_type, count in Counter(row["event_type"] for row in rows[:len(done)]).items():
+            metrics.EVENTS_PUBLISHED.labels(self.service, event_type).inc(count)
         published = set(done)
         rest = [r["id"] for r in rows if r["id"] not in published]
         # given back: the sweep's to retry; published: no longer ours once marked

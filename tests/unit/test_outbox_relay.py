@@ -245,8 +245,10 @@ def _committed_rows(db, *numbers) -> list[dict]:
     return rows
 
 
-def test_deferred_marks_publish_now_and_mark_in_one_flush(db, monkeypatch):
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_deferred_marks_publish_now_and_mark_in_one_flush(make_db, backend, monkeypatch):
     import crm_kit.outbox as outbox
+    db = make_db(Base, SERVICE, backend=backend)    # the UPDATE differs (one array parameter on PostgreSQL)
     pub = FakePublisher()
     relay = relay_for(db, pub)
     rows = _committed_rows(db, 1, 2, 3)
