@@ -20,6 +20,11 @@ loop marks what it published in one UPDATE every ``MARK_DELAY`` seconds (or
 in between leaves those rows unmarked: the sweep publishes them again after
 ``min_age``, which consumers recognise (at-least-once, as above).
 
+In a service, commits hand their rows over (:meth:`OutboxRelay.hand_over`) to the relay loop
+(:meth:`OutboxRelay.run`) through a queue; until they are marked, the sweep of that process leaves
+them alone, however far behind the loop runs (else a backlog older than ``min_age`` would go out
+twice). Another replica's sweep may still take them after ``min_age``: at-least-once, as above.
+
 (Holding a transaction across the broker round trip would also freeze an
 eventlet process on SQLite, whose lock wait blocks in C.)
 """
