@@ -103,6 +103,9 @@ class OutboxRelay:
                     last_sweep = time.monotonic()
             except Exception:
                 log.exception("outbox relay iteration failed; retrying")
+                # what this iteration took and did not publish is the sweep's to retry
+                unmarked = set(self._unmarked)
+                self._handed.difference_update(row["id"] for row in rows if row["id"] not in unmarked)
                 time.sleep(interval)
 
     def publish_committed(self, rows: list[dict], defer_mark: bool = False) -> int:

@@ -405,3 +405,43 @@ def test_run_publishes_each_handed_row_once_and_marks_it(db):
         loop.join(10)
     assert sorted(c["body"]["payload"]["n"] for c in pub.calls) == [0, 1, 2, 3, 4]
     assert all(r.published_at is not None and r.attempts == 1 for r in db.outbox())
+
+
+def test_run_gives_the_sweep_what_a_failed_iteration_took(db):
+    """An unexpected error while publishing handed rows must not leave them this relay's for
+    ever (its sweep would skip them until the process restarts)."""
+    import threading
+    import time
+
+    from eventlet.queue import LightQueue
+
+    class FlakyBatchPublisher:
+        def __init__(self):
+            self.calls, self.batches = [], 0
+
+        def publish_many(self, messages):
+            self.batches += 1
+            if self.batches == 1:
+                raise RuntimeError("a bug, not a broker error")
+            self.calls += messages
+            return len(messages), None
+
+    handed, running = LightQueue(), [True]
+    pub = FlakyBatchPublisher()
+    relay = relay_for(db, pub, min_age=0.0)
+    for n in (1, 2):
+        with _hand_over_on_commit(db, relay, handed) as uow:
+            uow.emit(PING, {"n": n})
+            uow.commit()
+    loop = threading.Thread(target=relay.run, args=(handed, 0.05, lambda: running[0]), daemon=True)
+    loop.start()
+    try:
+        deadline = time.monotonic() + 10
+        while any(r.published_at is None for r in db.outbox()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        running[0] = False
+        handed.put(None)
+        loop.join(10)
+    assert sorted(m["body"]["payload"]["n"] for m in pub.calls) == [1, 2]
+    assert all(r.published_at is not None for r in db.outbox())
