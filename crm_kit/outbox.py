@@ -126,6 +126,8 @@ class OutboxRelay:
     def flush_marks(self) -> int:
         """Mark the rows published with ``defer_mark`` (one UPDATE; per ``BATCH`` on SQLite)."""
         ids, self._unmarked = self._unmarked, []
+        if not ids:
+            return 0
         t = self.table
         try:
             with self.session_factory() as session:
