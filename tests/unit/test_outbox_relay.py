@@ -382,55 +382,15 @@ def test_rows_handed_over_are_left_to_the_queue_not_swept_twice(db):
     assert all(r.published_at is not None for r in db.outbox())
 
 
-def test_run_publishes_each_handed_row_once_and_marks_it(db):
+def _run_relay(db, relay, *numbers) -> None:
+    """Commit one PING per number, each handed over to ``relay.run`` (in a thread, as the service's
+    loop), and let the loop go until every outbox row is published (10 s at most)."""
     import threading
     import time
 
     from eventlet.queue import LightQueue
     handed, running = LightQueue(), [True]
-    pub = FakePublisher()
-    relay = relay_for(db, pub, min_age=0.0)
-    loop = threading.Thread(target=relay.run, args=(handed, 0.05, lambda: running[0]), daemon=True)
-    loop.start()
-    try:
-        for n in range(5):
-            with _hand_over_on_commit(db, relay, handed) as uow:
-                uow.emit(PING, {"n": n})
-                uow.commit()
-        deadline = time.monotonic() + 10
-        while any(r.published_at is None for r in db.outbox()) and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        running[0] = False
-        handed.put(None)
-        loop.join(10)
-    assert sorted(c["body"]["payload"]["n"] for c in pub.calls) == [0, 1, 2, 3, 4]
-    assert all(r.published_at is not None and r.attempts == 1 for r in db.outbox())
-
-
-def test_run_gives_the_sweep_what_a_failed_iteration_took(db):
-    """An unexpected error while publishing handed rows must not leave them this relay's for
-    ever (its sweep would skip them until the process restarts)."""
-    import threading
-    import time
-
-    from eventlet.queue import LightQueue
-
-    class FlakyBatchPublisher:
-        def __init__(self):
-            self.calls, self.batches = [], 0
-
-        def publish_many(self, messages):
-            self.batches += 1
-            if self.batches == 1:
-                raise RuntimeError("a bug, not a broker error")
-            self.calls += messages
-            return len(messages), None
-
-    handed, running = LightQueue(), [True]
-    pub = FlakyBatchPublisher()
-    relay = relay_for(db, pub, min_age=0.0)
-    for n in (1, 2):
+    for n in numbers:
         with _hand_over_on_commit(db, relay, handed) as uow:
             uow.emit(PING, {"n": n})
             uow.commit()
@@ -444,5 +404,32 @@ def test_run_gives_the_sweep_what_a_failed_iteration_took(db):
         running[0] = False
         handed.put(None)
         loop.join(10)
+
+
+def test_run_publishes_each_handed_row_once_and_marks_it(db):
+    pub = FakePublisher()
+    _run_relay(db, relay_for(db, pub, min_age=0.0), 0, 1, 2, 3, 4)
+    assert sorted(c["body"]["payload"]["n"] for c in pub.calls) == [0, 1, 2, 3, 4]
+    assert all(r.published_at is not None and r.attempts == 1 for r in db.outbox())
+
+
+def test_run_gives_the_sweep_what_a_failed_iteration_took(db):
+    """An unexpected error while publishing handed rows must not leave them this relay's for
+    ever (its sweep would skip them until the process restarts)."""
+
+    class FlakyBatchPublisher:
+        def __init__(self):
+            self.calls, self.batches = [], 0
+
+        def publish_many(self, messages):
+            self.batches += 1
+            if self.batches == 1:
+                raise RuntimeError("a bug, not a broker error")
+            self.calls += messages
+            return len(messages), None
+
+    pub = FlakyBatchPublisher()
+    _run_relay(db, relay_for(db, pub, min_age=0.0), 1, 2)
+    assert pub.batches >= 2                                  # the first batch failed, then the sweep's
     assert sorted(m["body"]["payload"]["n"] for m in pub.calls) == [1, 2]
     assert all(r.published_at is not None for r in db.outbox())
