@@ -25,17 +25,17 @@ class UserCreate(InputSchema):
     username = fields.String(required=True, validate=validate.Regexp(r"^[A-Za-z0-9_.@-]{2,100}$"))
     password = fields.String(required=True, load_only=True, validate=validate.Length(min=10, max=200))
     full_name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    email = fields.Email(load_default=None, allow_none=True)
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
-    department_id = fields.String(load_default=None, allow_none=True)
+    department_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
 
 
 class UserUpdate(InputSchema):
     password = fields.String(load_only=True, validate=validate.Length(min=10, max=200))
     full_name = fields.String(allow_none=True, validate=validate.Length(max=200))
-    email = fields.Email(allow_none=True)
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
     role = fields.String(validate=validate.OneOf(ROLES))
-    department_id = fields.String(allow_none=True)
+    department_id = fields.String(allow_none=True, validate=validate.Length(max=36))
     active = fields.Boolean()
 
 
@@ -45,7 +45,7 @@ class User(Schema):
     full_name = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
     role = fields.String(required=True)
-    department_id = fields.String(allow_none=True)
+    department_id = fields.String(allow_none=True, validate=validate.Length(max=36))
     active = fields.Boolean(required=True)
     version = fields.Integer(required=True)
     created_at = fields.DateTime(required=True)
@@ -72,12 +72,12 @@ class DepartmentListQuery(ListQuery):
 
 class DepartmentCreate(InputSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    parent_id = fields.String(load_default=None, allow_none=True)
+    parent_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
 
 
 class DepartmentUpdate(InputSchema):
     name = fields.String(validate=validate.Length(min=1, max=200))
-    parent_id = fields.String(allow_none=True)
+    parent_id = fields.String(allow_none=True, validate=validate.Length(max=36))
 
 
 class Department(Schema):

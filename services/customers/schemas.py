@@ -52,7 +52,7 @@ class ContactCreate(InputSchema):
     name = fields.String(required=True, validate=[validate.Length(min=1, max=200), not_blank])
     title = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
-    email = fields.Email(load_default=None, allow_none=True)
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
     birthday = fields.Date(load_default=None, allow_none=True)
     is_primary = fields.Boolean(load_default=False)
 

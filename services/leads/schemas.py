@@ -44,7 +44,7 @@ class LeadCreate(InputSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     company = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
-    email = fields.Email(load_default=None, allow_none=True)
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
     source = fields.String(load_default="other", validate=validate.OneOf(SOURCES))
     campaign_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
     region = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))

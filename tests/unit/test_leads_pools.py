@@ -727,3 +727,16 @@ def test_whoever_may_read_a_pool_lead_may_read_its_history(db):
     assert app.lead_history(db.uow(), POOL_ADMIN, free["id"])["items"][0]["action"] in ("assign", "update")
     with pytest.raises(NotFound):                        # no longer unassigned: members of the pool lose sight
         app.lead_history(db.uow(), member, free["id"])
+
+
+def test_text_longer_than_its_column_is_refused_by_name_not_by_the_database(both_db):
+    """PostgreSQL refuses a value longer than its column (a 500 if it got there): the schemas
+    refuse it first, in a create and in an import row alike (tests/unit/test_schema_lengths.py)."""
+    db = both_db
+    long_email = "x" * 250 + "@a.io"
+    with pytest.raises(ValidationFailed) as exc:
+        app.create_lead(db.uow(), MEMBER_1, {"name": "Long", "email": long_email})
+    assert "email" in exc.value.errors
+    report = app.import_leads(db.uow(), MEMBER_1, f"name,email\nLong,{long_email}\nShort,s@a.io\n")
+    assert [r["outcome"] for r in report["rows"]] == ["invalid", "created"]
+    assert "email" in report["rows"][0]["errors"]
