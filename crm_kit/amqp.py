@@ -5,7 +5,7 @@ Queues for event handlers follow nameko's naming
 with a delivery limit: a message that crashes its consumer over and over is
 dead-lettered by the broker into ``<queue>.dlq`` instead of looping forever.
 Handler exceptions are retried in-process with backoff and then parked in the
-same ``.dlq`` by the kit, with the error attached (see ``consumer.py``).
+same ``.dlq`` by the kit, with the error attached (see ``crm_kit.entrypoints``).
 """
 from __future__ import annotations
 
@@ -220,11 +220,15 @@ class ConfirmingPublisher:
         return done
 
     def publish(self, body, *, exchange: Exchange | None, routing_key: str, headers: dict,
-                message_id: str | None = None) -> None:
+                message_id: str | None = None, content_type: str | None = None,
+                content_encoding: str | None = None) -> None:
+        """One message, JSON-encoded; or, with ``content_type``, ``body`` as it is (bytes: a
+        message that could not be decoded, parked as it came)."""
         with self._lock:
-            self._publish(body, exchange, routing_key, headers, message_id)
+            self._publish(body, exchange, routing_key, headers, message_id, content_type, content_encoding)
 
-    def _publish(self, body, exchange, routing_key, headers, message_id) -> None:
+    def _publish(self, body, exchange, routing_key, headers, message_id, content_type=None,
+                 content_encoding=None) -> None:
         try:
             producer = self._ensure()
             declare = []
@@ -233,7 +237,8 @@ class ConfirmingPublisher:
             producer.publish(
                 body, exchange=exchange if exchange is not None else "", routing_key=routing_key,
                 serializer="json", delivery_mode=2, headers=headers, message_id=message_id,
-                declare=declare, retry=False,
+                declare=declare, retry=False, content_type=content_type,
+                content_encoding=content_encoding if content_type else None,
             )
             self._tag += 1                      # (basic_publish_confirm waited for its ack)
             if declare:

@@ -5,7 +5,8 @@
     crm makemigrations <name> -m M   new Alembic revision from the models
     crm run [--port 8000]            the whole platform locally, one process each
     crm dead-letters list            parked messages, per handler
-    crm dead-letters replay <dlq>    move parked messages back to their handler
+    crm dead-letters replay <dlq>    move parked messages back to their handler (or --all),
+                                     then say how many went back and how many were parked again
 """
 from __future__ import annotations
 
@@ -35,7 +36,12 @@ def main(argv=None) -> int:
     q = dl.add_parser("replay")
     q.add_argument("queue", nargs="?", help="a .dlq queue name")
     q.add_argument("--all", action="store_true", help="replay every dead-letter queue")
-    q.add_argument("--limit", type=int, default=None)
+    q.add_argument("--limit", type=int, default=None,
+                   help="at most this many per queue (default: all it holds when the replay starts)")
+    q.add_argument("--wait", type=float, default=None, metavar="SECONDS",
+                   help="how long to wait for the handlers before counting what was parked again "
+                        "(default: the handlers' retry schedule plus 2 s; stops early once all are parked again)")
+    q.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
     if args.cmd == "serve":
@@ -67,9 +73,14 @@ def main(argv=None) -> int:
                       else [args.queue] if args.queue else None)
             if not queues:
                 parser.error("replay needs a queue name or --all")
-            for queue in queues:
-                moved = dead_letters.replay(queue, limit=args.limit)
-                print(f"replayed {moved} message(s) from {queue}")
+            if args.limit is not None and args.limit < 0 or args.wait is not None and args.wait < 0:
+                parser.error("--limit and --wait must not be negative")
+            results = dead_letters.replay_many(queues, limit=args.limit, wait=args.wait, skip_missing=args.all)
+            if args.json:
+                print(json.dumps([r.to_dict() for r in results], indent=2))
+            else:
+                for result in results:
+                    print(result.summary())
     return 0
 
 

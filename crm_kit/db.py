@@ -1,8 +1,9 @@
 """Database plumbing: engines, column types, and the per-service declarative base.
 
 Each service calls :func:`make_base` once; the base carries the service's own
-``MetaData`` plus the kit's ``outbox``, ``processed_events`` and ``audit_log``
-tables, so the outbox rows, the idempotency records and the audit trail live in
+``MetaData`` plus the kit's ``outbox``, ``processed_events``, ``handled_requests`` and
+``audit_log`` tables (their migrations: ``crm_kit/kit_migrations``), so the outbox rows, the
+idempotency records and the audit trail live in
 the service's own database and are written in the same transaction as the
 business change (``crm_kit.uow``, ``crm_kit.audit``).
 """
@@ -121,6 +122,16 @@ def define_kit_tables(metadata: MetaData) -> None:
         Column("at", UtcDateTime, nullable=False),
         Column("changes", JSON, nullable=False),               # {field: [before, after]}
         Index("ix_audit_log_entity_entity_id_id", "entity", "entity_id", "id"),
+    )
+    # The writing RPC requests carried out, with their replies (crm_kit.uow: a redelivered request
+    # or a retry under the same Idempotency-Key is answered from here, not applied twice).
+    Table(
+        "handled_requests", metadata,
+        Column("request_key", String(100), primary_key=True),
+        Column("method", String(100), nullable=False),
+        Column("reply", JSON, nullable=True),
+        Column("handled_at", UtcDateTime, nullable=False),
+        Index("ix_handled_requests_handled_at", "handled_at"),
     )
 
 

@@ -1,17 +1,25 @@
 """nameko dependency providers every service declares (see ``CrmService``)."""
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from functools import partial
 
+import eventlet
 from eventlet.queue import LightQueue
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import sessionmaker
 
 from crm_kit.amqp import ConfirmingPublisher
-from crm_kit.context import Principal, principal_var, request_id_var
-from crm_kit.db import make_engine
+from crm_kit.context import DEADLINE, MAYBE_HANDLED, REQUEST_KEY, Principal, principal_var, request_id_var
+from crm_kit.db import make_engine, utcnow
 from crm_kit.outbox import OutboxRelay
-from crm_kit.uow import UnitOfWork
+from crm_kit.uow import RpcRequest, UnitOfWork, purge_handled_requests
+
+log = logging.getLogger(__name__)
+
+KEEP_REPLIES = dt.timedelta(days=2)     # longer than any retry: the gateway keeps an Idempotency-Key 24 h
+HOUSEKEEPING_INTERVAL = 600.0           # seconds between purges of old replies
 
 
 class RequestContext(DependencyProvider):
@@ -29,7 +37,12 @@ class RequestContext(DependencyProvider):
 
 class Database(DependencyProvider):
     """One :class:`UnitOfWork` per worker on the service's own database, and the
-    outbox relay that publishes what those units of work commit."""
+    outbox relay that publishes what those units of work commit.
+
+    An RPC worker's unit of work knows its request (key, deadline, maybe handled before: see
+    ``crm_kit.entrypoints``), so that it records the reply with the effect; a writing RPC that
+    committed without recording its reply (``uow.commit(reply)``) is logged as an error, since a
+    redelivery of it would be applied twice (the integration tests fail on that line)."""
 
     def __init__(self, base):
         self.base = base
@@ -47,9 +60,11 @@ class Database(DependencyProvider):
     def start(self):
         self._running = True
         self._gt = self.container.spawn_managed_thread(self._relay_loop, identifier="outbox-relay")
+        self._housekeeper = self.container.spawn_managed_thread(self._housekeeping, identifier="housekeeping")
 
     def stop(self):
         self._running = False
+        self._housekeeper.kill()
         self._queue.put(None)
         try:
             self._gt.wait()
@@ -65,10 +80,31 @@ class Database(DependencyProvider):
     def _relay_loop(self):
         self.relay.run(self._queue, self.settings.outbox_sweep_interval, lambda: self._running)
 
+    def _housekeeping(self):
+        while self._running:
+            try:
+                purge_handled_requests(self.session_factory, self.base.metadata, utcnow() - KEEP_REPLIES)
+            except Exception as exc:  # the database is away: next time
+                log.warning("could not purge old request replies: %r", exc)
+            eventlet.sleep(HOUSEKEEPING_INTERVAL)
+
     def get_dependency(self, worker_ctx):
-        inbox_key = None
+        inbox_key = request = None
         handler = getattr(worker_ctx.entrypoint, "inbox_handler_name", None)
         if handler is not None:
             inbox_key = (handler, worker_ctx.data["event_id"])
-        return UnitOfWork(self.session_factory, self.container.service_name, self.base.metadata,
-                          on_commit=partial(self.relay.hand_over, queue=self._queue), inbox_key=inbox_key)
+        elif worker_ctx.data.get(REQUEST_KEY):
+            request = RpcRequest(worker_ctx.data[REQUEST_KEY], worker_ctx.entrypoint.method_name,
+                                 worker_ctx.data.get(DEADLINE), bool(worker_ctx.data.get(MAYBE_HANDLED)))
+        uow = UnitOfWork(self.session_factory, self.container.service_name, self.base.metadata,
+                         on_commit=partial(self.relay.hand_over, queue=self._queue), inbox_key=inbox_key,
+                         request=request)
+        worker_ctx.crm_uow = uow
+        return uow
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None):
+        uow = getattr(worker_ctx, "crm_uow", None)
+        if uow is not None and uow.request is not None and uow.committed and not uow.reply_recorded:
+            log.error("rpc %s committed without recording its reply (end the use case with "
+                      "`return uow.commit(reply)`): a redelivery of it would be applied twice",
+                      uow.request.method, extra={"rpc": uow.request.method})

@@ -1,10 +1,17 @@
 """The two ways work enters a service: RPC calls and events.
 
 ``rpc``: nameko's RPC entrypoint whose errors are always typed. A
-:class:`~crm_kit.errors.CrmError` travels to the caller as itself; anything
-else is logged here with its traceback and an error id, and the caller gets
+:class:`~crm_kit.errors.CrmError` travels to the caller as itself; a database or
+broker the service cannot reach is a ``ServiceUnavailable`` (503, ``crm_kit.transient``);
+anything else is logged here with its traceback and an error id, and the caller gets
 a plain ``CrmError("An internal error occurred.", {"error_id": ...})`` --
-internals never leave the service.
+internals never leave the service. Each request carries its deadline
+(``x-crm-deadline``, epoch seconds, and the AMQP expiration): one that arrives after it is
+dropped unanswered (its caller has answered 503 already), and the unit of work neither starts
+nor commits after it. Each request has a key (``x-crm-request-key`` when the caller has a stable
+one, the AMQP correlation id otherwise) that its unit of work records with the reply, so a
+redelivered request (``redelivered``: the service died before acknowledging it) or a retry is
+answered with the first reply, not applied twice (``crm_kit.uow``).
 
 ``event_handler``: nameko's event handler made safe:
 - its queue is a quorum queue with a delivery limit and a dead-letter queue
@@ -15,7 +22,13 @@ internals never leave the service.
 - a failing handler is retried with exponential backoff, each attempt in a
   fresh worker (fresh transaction); after ``EVENT_MAX_ATTEMPTS`` (or at once
   for an invalid payload) the message is parked in ``<queue>.dlq`` with the
-  error attached, and the service goes on consuming everything else.
+  error attached, and the service goes on consuming everything else;
+- a failure of the infrastructure (database or broker unreachable, ``crm_kit.transient``) is
+  not the message's: it is retried for as long as it lasts (backing off up to
+  ``TRANSIENT_BACKOFF_MAX`` seconds), the message staying unacknowledged in its queue, and
+  it never counts as an attempt nor parks the message;
+- a message whose body cannot be decoded (not JSON, not UTF-8, another content type) is
+  parked as it came, with the reason.
 """
 from __future__ import annotations
 
@@ -33,17 +46,41 @@ from nameko.messaging import Consumer
 from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
 from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 
+from nameko.messaging import QueueConsumer
+
 from crm_kit import metrics
 from crm_kit.amqp import ConfirmingPublisher, HandlerQueue
-from crm_kit.context import Principal
+from crm_kit.context import (DEADLINE, DEADLINE_HEADER, MAYBE_HANDLED, REQUEST_KEY, REQUEST_KEY_HEADER,
+                             Principal)
 from crm_kit.errors import BadRequest, CrmError, ValidationFailed
 from crm_kit.events import EnvelopeSchema
 from crm_kit.ids import new_id
-from crm_kit.uow import DuplicateEvent
+from crm_kit.transient import is_transient, unavailable
+from crm_kit.uow import AlreadyHandled, DuplicateEvent
 
 log = logging.getLogger(__name__)
 
 PERMANENT_ERRORS = (ValidationFailed, BadRequest)
+TRANSIENT_BACKOFF_MAX = 30.0      # seconds between tries while the database or broker is away
+
+
+class CrmQueueConsumer(QueueConsumer):
+    """nameko's QueueConsumer, but a message that cannot be decoded goes to its provider's
+    ``on_decode_error(message, exc)`` (kombu would otherwise raise in the consuming thread)."""
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            consumer.on_decode_error = partial(self._decode_error, provider)
+        return consumers
+
+    def _decode_error(self, provider, message, exc):
+        handle = getattr(provider, "on_decode_error", None)
+        if handle is None:
+            log.error("undecodable message on %s dropped: %r", getattr(provider, "queue", None), exc)
+            self.ack_message(message)
+            return
+        self.container.spawn_managed_thread(partial(handle, message, exc), identifier="decode-error")
 
 
 class _UnconfirmedPublisher(Responder.publisher_cls):
@@ -62,6 +99,17 @@ class _ReplyWithoutConfirm(Responder):
 
 
 class CrmRpcConsumer(RpcConsumer):
+    queue_consumer = CrmQueueConsumer()
+
+    def on_decode_error(self, message, exc):
+        """A request that cannot be read: answered with a typed error (the caller learns at once)."""
+        log.warning("undecodable RPC request on %s: %r", message.delivery_info.get("routing_key"), exc)
+        error = BadRequest("The request could not be decoded.", {"reason": str(exc)[:200]})
+        try:
+            self.handle_result(message, None, (BadRequest, error, None))
+        except Exception:  # no reply_to, or the broker went away: nobody to tell
+            self.queue_consumer.ack_message(message)
+
     def handle_result(self, message, result, exc_info):
         config = self.container.config
         responder = _ReplyWithoutConfirm(
@@ -82,12 +130,46 @@ class CrmRpc(Rpc):
 
     def handle_message(self, body, message):
         message._crm_started = time.perf_counter()
-        super().handle_message(body, message)
+        headers = message.headers or {}
+        deadline = _number(headers.get(DEADLINE_HEADER))
+        if deadline is not None and time.time() >= deadline:
+            # Its caller has answered 503 already: doing it now would make that answer a lie.
+            self._count(message, "expired")
+            log.info("rpc %s.%s dropped: it arrived after its deadline", self.container.service_name,
+                     self.method_name, extra={"rpc": self.method_name, "outcome": "expired"})
+            self.rpc_consumer.queue_consumer.ack_message(message)
+            return
+        try:
+            args, kwargs = body["args"], body["kwargs"]
+        except (KeyError, TypeError):
+            raise BadRequest("The request has no args or kwargs.", {}) from None
+        self.check_signature(args, kwargs)
+        context_data = self.unpack_message_headers(message)
+        stable_key = headers.get(REQUEST_KEY_HEADER)
+        correlation_id = message.properties.get("correlation_id")
+        context_data.update({
+            REQUEST_KEY: str(stable_key) if stable_key else (f"c:{correlation_id}" if correlation_id else None),
+            DEADLINE: deadline,
+            MAYBE_HANDLED: bool(stable_key) or bool(message.delivery_info.get("redelivered")),
+        })
+        try:
+            self.container.spawn_worker(self, args, kwargs, context_data=context_data,
+                                        handle_result=partial(self.handle_result, message))
+        except ContainerBeingKilled:
+            self.rpc_consumer.requeue_message(message)
 
     def handle_result(self, message, worker_ctx, result, exc_info):
         service = self.container.service_name
         outcome = "success"
-        if exc_info is not None:
+        if exc_info is not None and isinstance(exc_info[1], AlreadyHandled):
+            result, exc_info, outcome = exc_info[1].reply, None, "replayed"
+        elif exc_info is not None and is_transient(exc_info[1]):
+            outcome = "unavailable"
+            if not isinstance(exc_info[1], CrmError):
+                log.warning("%s.%s: %r", service, self.method_name, exc_info[1])
+            exc = unavailable(service, exc_info[1])
+            exc_info = (type(exc), exc, None)
+        elif exc_info is not None:
             exc = exc_info[1]
             if isinstance(exc, CrmError) and exc.status < 500:
                 outcome = "client_error"
@@ -99,10 +181,7 @@ class CrmRpc(Rpc):
                               exc_info=exc_info, extra={"error_id": error_id})
                     exc = CrmError("An internal error occurred.", {"error_id": error_id})
                     exc_info = (CrmError, exc, None)
-        started = getattr(message, "_crm_started", None)
-        elapsed = time.perf_counter() - started if started is not None else 0.0
-        metrics.RPC_DURATION.labels(service, self.method_name).observe(elapsed)
-        metrics.RPC_REQUESTS.labels(service, self.method_name, outcome).inc()
+        elapsed = self._count(message, outcome)
         log.info("rpc %s.%s %s", service, self.method_name, outcome, extra={
             "rpc": self.method_name, "outcome": outcome, "duration_ms": round(elapsed * 1000, 2)})
         try:
@@ -114,6 +193,20 @@ class CrmRpc(Rpc):
             log.warning("could not send the reply of %s.%s: %r", service, self.method_name, exc)
             return result, exc_info
 
+    def _count(self, message, outcome: str) -> float:
+        started = getattr(message, "_crm_started", None)
+        elapsed = time.perf_counter() - started if started is not None else 0.0
+        metrics.RPC_DURATION.labels(self.container.service_name, self.method_name).observe(elapsed)
+        metrics.RPC_REQUESTS.labels(self.container.service_name, self.method_name, outcome).inc()
+        return elapsed
+
+
+def _number(value) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
 
 rpc = CrmRpc.decorator
 
@@ -123,7 +216,11 @@ class MalformedEvent(Exception):
 
 
 class CrmEventHandler(EventHandler):
+    queue_consumer = CrmQueueConsumer()
+
     def __init__(self, source_service, event_type, **kwargs):
+        # Failures are logged here, once, with what becomes of the message (nameko would log each).
+        kwargs.setdefault("expected_exceptions", (Exception,))
         super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
                          reliable_delivery=True, requeue_on_error=False, **kwargs)
 
@@ -153,7 +250,12 @@ class CrmEventHandler(EventHandler):
     def handle_message(self, body, message):
         self._attempt(body, message, attempt=1)
 
-    def _attempt(self, body, message, attempt):
+    def on_decode_error(self, message, exc):
+        """Parked as it came (its bytes and content type), with the reason."""
+        self._park(message.body, message, MalformedEvent(f"undecodable message ({message.content_type}): {exc}"),
+                   attempts=0, raw=True)
+
+    def _attempt(self, body, message, attempt, waits=0):
         try:
             envelope = self._check(body)
         except MalformedEvent as exc:
@@ -165,7 +267,7 @@ class CrmEventHandler(EventHandler):
             principal=Principal.system(self.container.service_name).to_dict(),
             event_id=envelope["event_id"],
         )
-        handle_result = partial(self.handle_result, message, body, attempt, time.perf_counter())
+        handle_result = partial(self.handle_result, message, body, attempt, waits, time.perf_counter())
         try:
             self.container.spawn_worker(self, (envelope,), {}, context_data=context_data,
                                         handle_result=handle_result)
@@ -182,30 +284,39 @@ class CrmEventHandler(EventHandler):
             raise MalformedEvent(f"event_type {body['event_type']!r} on a {self.event_type!r} queue")
         return body
 
-    def handle_result(self, message, body, attempt, started, worker_ctx, result, exc_info):
+    def handle_result(self, message, body, attempt, waits, started, worker_ctx, result, exc_info):
         service, handler = self.container.service_name, self.spec.handler
         metrics.EVENT_DURATION.labels(service, handler).observe(time.perf_counter() - started)
-        if exc_info is None:
+        exc = exc_info[1] if exc_info is not None else None
+        if exc is None:
             self._outcome("processed")
             self.queue_consumer.ack_message(message)
-        elif isinstance(exc_info[1], DuplicateEvent):
+        elif isinstance(exc, DuplicateEvent):
             self._outcome("duplicate")
             self.queue_consumer.ack_message(message)
-        elif isinstance(exc_info[1], (PERMANENT_ERRORS, ValidationError)) or attempt >= self.max_attempts:
-            self._park(body, message, exc_info[1], attempts=attempt)
+        elif is_transient(exc):
+            # Not the message's fault: it waits in its queue (unacknowledged) until we get through.
+            self._outcome("unavailable")
+            delay = min(TRANSIENT_BACKOFF_MAX, self.backoff * (2 ** min(waits, 16)))
+            log.warning("event handler %s cannot reach its database or broker, trying again in %.1fs: %r",
+                        handler, delay, exc)
+            self.container.spawn_managed_thread(
+                partial(self._retry_later, delay, body, message, attempt, waits + 1))
+        elif isinstance(exc, (PERMANENT_ERRORS, ValidationError)) or attempt >= self.max_attempts:
+            self._park(body, message, exc, attempts=attempt, exc_info=exc_info)
         else:
             self._outcome("retried")
             delay = self.backoff * (2 ** (attempt - 1))
             log.warning("event handler %s failed (attempt %s/%s), retrying in %.1fs: %r",
-                        handler, attempt, self.max_attempts, delay, exc_info[1])
-            self.container.spawn_managed_thread(partial(self._retry_later, delay, body, message, attempt + 1))
+                        handler, attempt, self.max_attempts, delay, exc, exc_info=exc_info)
+            self.container.spawn_managed_thread(partial(self._retry_later, delay, body, message, attempt + 1, 0))
         return result, exc_info
 
-    def _retry_later(self, delay, body, message, attempt):
+    def _retry_later(self, delay, body, message, attempt, waits):
         eventlet.sleep(delay)
-        self._attempt(body, message, attempt)
+        self._attempt(body, message, attempt, waits)
 
-    def _park(self, body, message, exc, attempts):
+    def _park(self, body, message, exc, attempts, raw=False, exc_info=None):
         """Move the message to this handler's dead-letter queue, error attached."""
         headers = dict(message.headers or {})
         headers.update({
@@ -219,13 +330,15 @@ class CrmEventHandler(EventHandler):
             message_id = message.properties.get("message_id") or (
                 body.get("event_id") if isinstance(body, dict) else None)
             self.parker.publish(body, exchange=None, routing_key=self.spec.dlq_name, headers=headers,
-                                message_id=message_id)
+                                message_id=message_id,
+                                content_type=(message.content_type or "application/octet-stream") if raw else None,
+                                content_encoding=message.content_encoding if raw else None)
         except Exception:
             log.exception("could not park message in %s; requeueing it", self.spec.dlq_name)
             self.queue_consumer.requeue_message(message)
             return
         log.error("event parked in dead-letter queue %s after %s attempt(s): %r",
-                  self.spec.dlq_name, attempts, exc)
+                  self.spec.dlq_name, attempts, exc, exc_info=exc_info)
         metrics.DEAD_LETTERED.labels(self.container.service_name, self.spec.handler).inc()
         self._outcome("dead_lettered")
         self.queue_consumer.ack_message(message)

@@ -2,9 +2,15 @@
 
 Each service keeps its revisions in ``services/<name>/migrations/versions``;
 its ``env.py`` is two lines that call :func:`run_env` with its metadata.
+
+The kit's own tables (outbox, processed_events, handled_requests, audit_log) have their
+revisions once, in ``crm_kit/kit_migrations`` (the Alembic branch ``kit``), which every
+service's database also runs: a service's first revision ``depends_on`` the kit's first one, and
+``upgrade`` takes every head (the service's and the kit's).
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -13,6 +19,7 @@ from alembic.config import Config
 from crm_kit.config import REPO_ROOT, database_url
 
 MIGRATION_LOCK_ID = 7_262_011  # any fixed number; each service has its own database
+KIT_VERSIONS = Path(__file__).resolve().parent / "kit_migrations"
 
 
 def migrations_dir(name: str) -> Path:
@@ -24,17 +31,27 @@ def migrations_dir(name: str) -> Path:
 def alembic_config(name: str, url: str | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir(name)))
+    cfg.set_main_option("version_path_separator", "os")
+    cfg.set_main_option("version_locations",
+                        os.pathsep.join([str(migrations_dir(name) / "versions"), str(KIT_VERSIONS)]))
     cfg.set_main_option("sqlalchemy.url", (url or database_url(name)).replace("%", "%%"))
     cfg.attributes["service"] = name
     return cfg
 
 
-def upgrade(name: str, url: str | None = None, revision: str = "head") -> None:
+def upgrade(name: str, url: str | None = None, revision: str = "heads") -> None:
     command.upgrade(alembic_config(name, url), revision)
 
 
 def revision(name: str, message: str) -> None:
-    command.revision(alembic_config(name), message=message, autogenerate=True)
+    """A new revision of the service's own tables, after its own head (not the kit's)."""
+    from alembic.script import ScriptDirectory
+    cfg = alembic_config(name)
+    own = migrations_dir(name) / "versions"
+    heads = [r for r in ScriptDirectory.from_config(cfg).get_revisions("heads")
+             if Path(r.path).parent == own]
+    command.revision(cfg, message=message, autogenerate=True, head=heads[0].revision if heads else "base",
+                     version_path=str(own))
 
 
 def run_env(target_metadata) -> None:

@@ -43,6 +43,7 @@ from sqlalchemy.orm import sessionmaker
 from crm_kit import metrics
 from crm_kit.amqp import ConfirmingPublisher, event_exchange
 from crm_kit.db import one_of, utcnow
+from crm_kit.transient import is_transient
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +102,11 @@ class OutboxRelay:
                 if time.monotonic() - last_sweep >= interval or not running():
                     self.sweep()
                     last_sweep = time.monotonic()
-            except Exception:
-                log.exception("outbox relay iteration failed; retrying")
+            except Exception as exc:
+                if is_transient(exc):   # the database or broker is away: the sweep will catch up
+                    log.warning("outbox relay: %r; retrying", exc)
+                else:
+                    log.exception("outbox relay iteration failed; retrying")
                 # what this iteration took and did not publish is the sweep's to retry
                 unmarked = set(self._unmarked)
                 self._handed.difference_update(row["id"] for row in rows if row["id"] not in unmarked)

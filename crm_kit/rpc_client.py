@@ -17,10 +17,26 @@ A service that is not running is therefore a 503 at the deadline, like a hung on
 Replies are consumed without acknowledgements (``no_ack``): the reply queue is the
 caller's own, and a reply lost with a dying caller has nobody left to read it. That
 saves every call a frame to the broker.
+
+**A request carries its deadline** (now + the timeout, or the deadline of the request this
+worker itself handles, whichever is sooner): as the AMQP expiration, so that the broker drops it
+once stale, and as ``x-crm-deadline``, which the service checks before it starts and before it
+commits (``crm_kit.entrypoints``, ``crm_kit.uow``). The caller waits ``REPLY_GRACE`` seconds past
+the deadline for a reply still on its way, then answers 503: what it was told 503 about was not
+done, or is answered from the service's record of it by a retry under the same Idempotency-Key.
+
+**A request has a key the service records with its reply**: the AMQP correlation id, or, when the
+gateway handles a client's ``Idempotency-Key`` (worker context ``crm_idempotency_key``), a key
+derived from it and the method (``x-crm-request-key``), the same on every retry of that request.
+
+**A broker that cannot be reached is a 503 at once** (``ServiceUnavailable`` with
+``retry_after``), not a kombu error: publishing tries one fresh connection, no more.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 from functools import partial
 
 import eventlet
@@ -30,7 +46,14 @@ from nameko.messaging import QueueConsumer
 from nameko.rpc import MethodProxy, ReplyListener, RpcProxy
 
 from crm_kit import metrics
+from crm_kit.context import DEADLINE, DEADLINE_HEADER, IDEMPOTENCY_KEY, REQUEST_KEY_HEADER
 from crm_kit.errors import CrmError, ServiceUnavailable
+from crm_kit.transient import RETRY_AFTER_SECONDS, is_broker_error
+
+REPLY_GRACE = 0.5       # seconds past the deadline a reply may still be on its way
+# A dead pooled connection is replaced once; a broker that refuses that one too is a 503 now.
+PUBLISH_RETRY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+_OWN_HEADERS = ("nameko.crm_",)   # worker context keys of the request being handled: not passed on
 
 
 log = logging.getLogger(__name__)
@@ -60,8 +83,16 @@ class _ReplyListener(ReplyListener):
 
 
 class _RequestPublisher(Publisher):
+    call_headers: dict = {}
+    expiration_seconds: float | None = None
+
     def publish(self, payload, **kwargs):
         kwargs["mandatory"] = False            # nameko's MethodProxy asks for it
+        headers = {k: v for k, v in (kwargs.pop("extra_headers", None) or {}).items()
+                   if not k.startswith(_OWN_HEADERS)}
+        kwargs["extra_headers"] = dict(headers, **self.call_headers)
+        kwargs["expiration"] = self.expiration_seconds
+        kwargs["retry_policy"] = PUBLISH_RETRY
         return super().publish(payload, **kwargs)
 
 
@@ -75,17 +106,35 @@ class _Method:
 
     def __call__(self, *args, **kwargs):
         proxy = self.proxy
+        worker_data = proxy.worker_ctx.data
+        now = time.time()
+        deadline = now + self.timeout
+        if worker_data.get(DEADLINE):                 # a call made while handling a request with one
+            deadline = min(deadline, float(worker_data[DEADLINE]))
         method = _MethodProxy(proxy.worker_ctx, proxy.service_name, self.name, proxy.reply_listener,
                               **proxy.options)
+        method.publisher.call_headers = {DEADLINE_HEADER: deadline}
+        if worker_data.get(IDEMPOTENCY_KEY):
+            derived = hashlib.sha256(f"{worker_data[IDEMPOTENCY_KEY]}\0{self.target}.{self.name}".encode())
+            method.publisher.call_headers[REQUEST_KEY_HEADER] = "k:" + derived.hexdigest()
+        method.publisher.expiration_seconds = max(0.001, deadline - now)
         outcome = "success"
         try:
-            with eventlet.Timeout(self.timeout, ServiceUnavailable(
-                    f"The {self.target} service did not answer in time.", {"service": self.target})):
+            with eventlet.Timeout(max(0.0, deadline - now) + REPLY_GRACE, ServiceUnavailable(
+                    f"The {self.target} service did not answer in time.",
+                    {"service": self.target, "retry_after": RETRY_AFTER_SECONDS})):
                 try:
                     reply = method.call_async(*args, **kwargs)
                 except UnknownService:
                     raise ServiceUnavailable(f"The {self.target} service is not running.",
-                                             {"service": self.target}) from None
+                                             {"service": self.target, "retry_after": RETRY_AFTER_SECONDS}) from None
+                except Exception as exc:
+                    if not is_broker_error(exc):
+                        raise
+                    log.warning("rpc %s.%s: the broker cannot be reached: %r", self.target, self.name, exc)
+                    raise ServiceUnavailable(
+                        f"The {self.target} service cannot be reached: the message broker is unavailable.",
+                        {"service": self.target, "retry_after": RETRY_AFTER_SECONDS}) from None
                 return reply.result()
         except CrmError as exc:
             outcome = "unavailable" if isinstance(exc, ServiceUnavailable) else f"error_{exc.status}"

@@ -155,8 +155,7 @@ def set_team_member(uow, principal, model, record_id: str, user_id, access, reso
             uow.audit_record(resource, record_id, {f"team.{fields_['user_id']}": [before, after]},
                              "team_member_set")
         member = next(m for m in members(uow.session, team, record_id) if m["user_id"] == fields_["user_id"])
-        uow.commit()
-        return _member_out.dump(member)
+        return uow.commit(_member_out.dump(member))
 
 
 def remove_team_member(uow, principal, model, record_id: str, user_id: str, resource: str) -> None:
@@ -171,4 +170,4 @@ def remove_team_member(uow, principal, model, record_id: str, user_id: str, reso
             raise NotFound(f"{user_id} is not in the team of {resource} {record_id}.",
                            {"resource": f"{resource} team member", "id": str(user_id)})
         uow.audit_record(resource, record_id, {f"team.{user_id}": [before, None]}, "team_member_removed")
-        uow.commit()
+        uow.commit(None)

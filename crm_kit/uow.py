@@ -20,10 +20,24 @@ record changes the ORM cannot see (``uow.audit_record(...)``).
 
 A concurrent update of a versioned row (SQLAlchemy's ``StaleDataError`` from
 ``version_id_col``) leaves the block as :class:`~crm_kit.errors.StaleVersion`.
+
+**RPC requests are applied once.** In an RPC worker the unit of work knows the request
+(:class:`RpcRequest`: its key, its deadline, whether it may have been handled before). A writing
+use case ends with ``return uow.commit(reply)`` (``reply`` the RPC's answer, or a callable making
+it, called after the flush): the request's key and that reply go into ``handled_requests`` in the
+same transaction as the effect. A request delivered again (the service died between commit and
+acknowledgement, or the client retried under the same ``Idempotency-Key``) finds its key on
+entering ``with uow:`` and leaves as :class:`AlreadyHandled` carrying the first reply, which the
+RPC entrypoint answers; two deliveries racing each other meet at the key's primary key. A use case
+that commits several times (an import, chunk by chunk) passes the reply to its last commit only.
+Past the request's deadline (its caller has answered 503) a unit of work neither starts nor
+commits: :class:`DeadlineExceeded`, so "503" means "not done".
 """
 from __future__ import annotations
 
-from typing import Callable, Iterable
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
 
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
@@ -32,7 +46,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from crm_kit import audit
 from crm_kit.db import bulk_insert_all, utcnow
-from crm_kit.errors import StaleVersion
+from crm_kit.errors import ServiceUnavailable, StaleVersion
 from crm_kit.events import EventType, envelopes, exchange_name
 
 
@@ -40,11 +54,40 @@ class DuplicateEvent(Exception):
     """The event this worker handles was already applied; nothing to do."""
 
 
+class AlreadyHandled(Exception):
+    """The RPC request this worker handles was carried out before: ``reply`` is its first answer."""
+
+    def __init__(self, key: str, reply: Any):
+        super().__init__(key)
+        self.reply = reply
+
+
+class DeadlineExceeded(ServiceUnavailable):
+    """The caller's deadline passed: it has already been told 503, so nothing may be done now."""
+
+
+@dataclass(frozen=True)
+class RpcRequest:
+    """The RPC request a worker handles, as far as its unit of work must know it."""
+    key: str                          # the same on every delivery and retry of this request
+    method: str
+    deadline: float | None = None     # epoch seconds (the caller's clock; clocks are kept in sync)
+    maybe_handled: bool = False       # redelivered, or a client's retry: look for the first reply
+
+    def expired(self) -> bool:
+        return self.deadline is not None and time.time() >= self.deadline
+
+
+_NO_REPLY = object()
+
+
 class UnitOfWork:
+    records_reply = True     # handling an RPC request, commit(reply) records the reply
+
     def __init__(self, session_factory: sessionmaker, producer: str, metadata,
                  on_commit: Callable[[list[dict]], None] | None = None,
                  inbox_key: tuple[str, str] | None = None,
-                 headers: dict | None = None):
+                 headers: dict | None = None, request: RpcRequest | None = None):
         self.session_factory = session_factory
         self.producer = producer
         self.metadata = metadata
@@ -52,6 +95,11 @@ class UnitOfWork:
         self.inbox = metadata.tables["processed_events"]
         self.on_commit = on_commit
         self.inbox_key = inbox_key      # (handler, event_id) when handling an event
+        self.request = request          # the RPC request when handling one
+        self.requests = metadata.tables["handled_requests"]
+        self.reply_recorded = False     # this request's reply is in handled_requests (committed)
+        self.committed = False          # something was committed by this unit of work
+        self._looked_up = False
         self.headers = headers or {}
         self.session: Session | None = None
         self._pending: list[dict] = []
@@ -61,24 +109,42 @@ class UnitOfWork:
 
     def sibling(self) -> "UnitOfWork":
         """Another unit of work on the same database, for the same caller (work done in
-        parallel by one use case: each needs its own session and transaction)."""
-        return UnitOfWork(self.session_factory, self.producer, self.metadata, on_commit=self.on_commit,
-                          headers=self.headers)
+        parallel by one use case: each needs its own session and transaction). It keeps the
+        request's deadline but records no reply (the use case's own unit of work does)."""
+        request = self.request and RpcRequest(self.request.key + ":sibling", self.request.method,
+                                              self.request.deadline)
+        return _Sibling(self.session_factory, self.producer, self.metadata, on_commit=self.on_commit,
+                        headers=self.headers, request=request)
 
     # -- lifecycle -------------------------------------------------------
     def __enter__(self) -> "UnitOfWork":
+        self._check_deadline()
         self.session = self.session_factory()
         self._pending = []
         self._inserts = []
         self.audit = audit.attach(self.session, self.metadata)
-        if self.inbox_key is not None and self._already_processed():
+        try:
+            if self.inbox_key is not None and self._already_processed():
+                raise DuplicateEvent(self.inbox_key[1])
+            if self.request is not None and self.request.maybe_handled and not self._looked_up:
+                self._looked_up = True
+                self._raise_if_handled()
+        except BaseException:
             self.session.close()
-            raise DuplicateEvent(self.inbox_key[1])
+            self.session = None
+            raise
         return self
 
     def __exit__(self, exc_type, exc, tb):
         try:
             self.rollback()
+            if exc is not None and is_integrity_error(exc):
+                # A twin delivery (the same event, the same request) that committed first, met at a
+                # flush of the use case's own (a unique key of the record), not at our commit.
+                if self.inbox_key is not None and self._already_processed():
+                    raise DuplicateEvent(self.inbox_key[1]) from None
+                if self.request is not None:
+                    self._raise_if_handled()
         finally:
             self.session.close()
             self.session = None
@@ -131,25 +197,47 @@ class UnitOfWork:
         self._pending.extend(envs)
         return envs
 
-    def commit(self) -> None:
+    def commit(self, reply: Any = _NO_REPLY) -> Any:
+        """Commit the change, its events and (handling an event) the event's id; handling an RPC
+        request, also ``reply`` as the request's answer (a callable is called after the flush, to
+        make it). Returns the reply, so that a use case ends with ``return uow.commit(reply)``."""
         assert self.session is not None, "commit outside 'with uow:'"
+        recording = (reply is not _NO_REPLY and self.request is not None and self.records_reply
+                     and not self.reply_recorded)
         try:
+            if callable(reply):
+                self.session.flush()
+                reply = reply()
+            if recording:
+                self._inserts.append((self.requests, [{
+                    "request_key": self.request.key, "method": self.request.method[:100],
+                    "reply": reply, "handled_at": utcnow()}]))
             rows = self._write_outbox(self._pending)
             if self.inbox_key is not None:
                 self._record_processed()
+            if self.request is not None and self.request.expired():
+                self.session.rollback()
+                raise self._deadline_exceeded()
             self.session.commit()
         except StaleDataError as exc:
             self.session.rollback()
             raise stale_version() from exc
-        except IntegrityError:
+        except Exception as exc:
+            if not is_integrity_error(exc):
+                raise
             self.session.rollback()
             if self.inbox_key is not None and self._already_processed():
                 raise DuplicateEvent(self.inbox_key[1]) from None
+            if recording:
+                self._raise_if_handled()      # the same request, delivered twice, committed first there
             raise
         self._pending = []
+        self.committed = True
+        self.reply_recorded = self.reply_recorded or recording
         self.committed_event_ids.extend(r["id"] for r in rows)
         if rows and self.on_commit is not None:
             self.on_commit(rows)
+        return None if reply is _NO_REPLY else reply
 
     def rollback(self) -> None:
         self._pending = []
@@ -180,6 +268,20 @@ class UnitOfWork:
         self.session.execute(insert(self.inbox).values(
             handler=handler, event_id=event_id, processed_at=utcnow()))
 
+    def _check_deadline(self) -> None:
+        if self.request is not None and self.request.expired():
+            raise self._deadline_exceeded()
+
+    def _deadline_exceeded(self) -> DeadlineExceeded:
+        return DeadlineExceeded(f"The {self.producer} service could not do this within the request's deadline; "
+                                "nothing was changed.", {"service": self.producer, "retry_after": 1})
+
+    def _raise_if_handled(self) -> None:
+        r = self.requests
+        found = self.session.execute(select(r.c.reply).where(r.c.request_key == self.request.key)).first()
+        if found is not None:
+            raise AlreadyHandled(self.request.key, found[0])
+
     def _already_processed(self) -> bool:
         handler, event_id = self.inbox_key
         row = self.session.execute(
@@ -187,6 +289,27 @@ class UnitOfWork:
                 self.inbox.c.handler == handler, self.inbox.c.event_id == event_id)
         ).first()
         return row is not None
+
+
+def is_integrity_error(exc: BaseException) -> bool:
+    """A constraint refused the write: SQLAlchemy's ``IntegrityError``, or the driver's own where a
+    statement went to it directly."""
+    return isinstance(exc, IntegrityError) or any(c.__name__ == "IntegrityError" for c in type(exc).__mro__)
+
+
+class _Sibling(UnitOfWork):
+    """Records no reply: its use case's own unit of work answers the request."""
+    records_reply = False
+
+
+def purge_handled_requests(session_factory: sessionmaker, metadata, older_than) -> int:
+    """Forget the replies of requests handled before ``older_than`` (no retry comes that late: the
+    gateway keeps an Idempotency-Key 24 hours)."""
+    table = metadata.tables["handled_requests"]
+    with session_factory() as session:
+        result = session.execute(table.delete().where(table.c.handled_at < older_than))
+        session.commit()
+        return result.rowcount or 0
 
 
 def stale_version() -> StaleVersion:

@@ -6,12 +6,19 @@ the nameko context data, so every RPC the worker makes carries them and
 every log line shows the id. Whatever happens, the response is JSON or
 problem+json (or a stream, see :class:`Streamed`), carries ``X-Request-ID`` and
 is counted by route template.
+
+A URL (path and query string, as sent) longer than ``MAX_URL_LENGTH`` answers 414 as
+problem+json. eventlet's server would answer a request line over its own limit with a bare
+text 414; ours lets lines up to ``REQUEST_LINE_LIMIT`` through to the check here, and
+answers a longer one with the same problem+json itself (:class:`CrmHttpProtocol`).
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Callable
@@ -19,27 +26,79 @@ from typing import Callable
 from eventlet.event import Event
 from nameko.extensions import DependencyProvider
 from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import HttpOnlyProtocol, WebServer
 from werkzeug.exceptions import MethodNotAllowed
-from nameko.web.server import WebServer
 from werkzeug.routing import Map, PathConverter, Rule
 from werkzeug.wrappers import Response
 
 from crm_kit import metrics
-from crm_kit.context import Principal, principal_var, request_id_var
+from crm_kit.context import IDEMPOTENCY_KEY, Principal, principal_var, request_id_var
 from crm_kit.ids import new_id
-from gateway import problems
+from gateway import idempotency, problems
 
 log = logging.getLogger(__name__)
 
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 ALL_METHODS = "GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS"
+_METRIC_METHODS = frozenset(ALL_METHODS.split(","))   # any other method is counted as OTHER
 QUIET_ROUTES = ("/healthz", "/readyz", "/metrics")  # probes and scrapes: counted, not logged
+MAX_URL_LENGTH = 8192         # characters of path and query string, as sent (percent-encoded): else 414
+REQUEST_LINE_LIMIT = 65536    # bytes of request line eventlet reads; a longer one is answered 414 unread
+_DRAIN_LIMIT = 1 << 20        # bytes of an over-long request read (and dropped) before answering it
 
 
 class AnyPath(PathConverter):
     """Like ``path``, but also matches what ``.`` does not (a newline, say), so that
     no request can fall through to nameko's HTML error pages."""
     regex = r"[^/][\s\S]*?"
+
+
+def url_too_long() -> Response:
+    return problems.problem(414, "URI Too Long", f"The URL is longer than {MAX_URL_LENGTH} characters.",
+                            "uri-too-long", limit=MAX_URL_LENGTH)
+
+
+class CrmHttpProtocol(HttpOnlyProtocol):
+    """nameko's protocol, answering a request line longer than the server reads (eventlet would
+    write a bare ``414`` without a body) with the gateway's problem+json."""
+
+    def _read_request_line(self):
+        line = super()._read_request_line()
+        if len(line) < self.server.url_length_limit:
+            return line
+        method = line.split(b" ", 1)[0].decode("latin-1")
+        try:
+            self._drain(line)
+        except OSError:   # the client went away or is too slow: nobody to answer
+            return ""
+        response = url_too_long()
+        request_id = new_id()
+        body = response.get_data()
+        head = (f"HTTP/1.1 414 URI Too Long\r\nContent-Type: {response.content_type}\r\n"
+                f"Content-Length: {len(body)}\r\nX-Request-ID: {request_id}\r\nConnection: close\r\n\r\n")
+        try:
+            self.wfile.write(head.encode("latin-1") + body)
+            self.wfile.flush()
+        except OSError:
+            pass
+        metrics.HTTP_REQUESTS.labels("unmatched", _metric_method(method), "414").inc()
+        log.info("request line of %s+ bytes: 414", len(line), extra={"status": 414, "request_id": request_id})
+        return ""          # eventlet closes the connection
+
+    def _drain(self, line: bytes) -> None:
+        """Read the rest of the request line and the headers (up to a bound), so that the client,
+        still sending, reads the answer rather than a reset connection."""
+        drained = len(line)
+        while not line.endswith(b"\n") and drained < _DRAIN_LIMIT:
+            line = self.rfile.readline(65536)
+            if not line:
+                return
+            drained += len(line)
+        while drained < _DRAIN_LIMIT:
+            header = self.rfile.readline(65536)
+            drained += len(header)
+            if header in (b"", b"\r\n", b"\n"):
+                return
 
 
 class CrmWebServer(WebServer):
@@ -50,6 +109,11 @@ class CrmWebServer(WebServer):
             rule.endpoint = provider
             url_map.add(rule)
         return url_map
+
+    def get_wsgi_server(self, sock, wsgi_app, protocol=CrmHttpProtocol, debug=False):
+        server = super().get_wsgi_server(sock, wsgi_app, protocol=protocol, debug=debug)
+        server.url_length_limit = REQUEST_LINE_LIMIT   # longer URLs up to it reach handle_request: 414 there
+        return server
 
 
 @dataclass
@@ -103,7 +167,8 @@ class ApiEntrypoint(HttpRequestHandler):
         super().__init__(ALL_METHODS, url, **kwargs)
 
     def get_url_rule(self):
-        return Rule(self.url, methods=self.method.split(","), defaults={"path": ""} if self.url == "/" else None)
+        # Every method reaches the dispatcher (none gets werkzeug's HTML 405): it answers 405 with Allow.
+        return Rule(self.url, methods=None, defaults={"path": ""} if self.url == "/" else None)
 
     def get_entrypoint_parameters(self, request):
         return (request,), {}
@@ -117,6 +182,8 @@ class ApiEntrypoint(HttpRequestHandler):
         request.crm_route = "unmatched"
         request_id_var.set(request_id)
         try:
+            if url_length(request.environ) > MAX_URL_LENGTH:
+                raise _TooLong()
             context_data = {"request_id": request_id}
             event = Event()
             self.container.spawn_worker(self, (request,), {}, context_data=context_data,
@@ -124,14 +191,17 @@ class ApiEntrypoint(HttpRequestHandler):
             response = event.wait()
             if isinstance(response, Streamed):
                 response = self._stream(request, response)
+        except _TooLong:
+            response = url_too_long()
         except Exception as exc:
             response = problems.from_exception(exc, request.path)
         response.headers["X-Request-ID"] = request_id
         elapsed = time.perf_counter() - started
-        metrics.HTTP_REQUESTS.labels(request.crm_route, request.method, str(response.status_code)).inc()
-        metrics.HTTP_DURATION.labels(request.crm_route, request.method).observe(elapsed)
+        method = _metric_method(request.method)
+        metrics.HTTP_REQUESTS.labels(request.crm_route, method, str(response.status_code)).inc()
+        metrics.HTTP_DURATION.labels(request.crm_route, method).observe(elapsed)
         if request.crm_route not in QUIET_ROUTES:
-            log.info("%s %s %s", request.method, request.path, response.status_code, extra={
+            log.info("%s %s %s", request.method, request.path[:500], response.status_code, extra={
                 "method": request.method, "route": request.crm_route, "status": response.status_code,
                 "duration_ms": round(elapsed * 1000, 2)})
         return response
@@ -197,14 +267,62 @@ class Caller(DependencyProvider):
         return establish
 
 
+class IdempotentCreates(DependencyProvider):
+    """Lets the worker say it runs a create under a client's ``Idempotency-Key``: while it does,
+    the worker context carries ``crm_idempotency_key`` (``idempotency.context_key``: the same on
+    every retry), which the RPC client turns into the request key the service records its reply
+    under. ``lease``: how long an attempt holds the key (the RPC deadline plus a margin)."""
+
+    def setup(self):
+        self.lease = idempotency.lease_for(self.container.config["CRM_SETTINGS"].rpc_timeout)
+
+    def get_dependency(self, worker_ctx):
+        return IdempotencyScope(worker_ctx.data, self.lease)
+
+
+@dataclass
+class IdempotencyScope:
+    data: dict                  # the worker context's data
+    lease: dt.timedelta
+
+    @contextmanager
+    def keyed(self, key: str):
+        self.data[IDEMPOTENCY_KEY] = key
+        try:
+            yield
+        finally:
+            self.data.pop(IDEMPOTENCY_KEY, None)
+
+
+def _metric_method(method: str) -> str:
+    return method if method in _METRIC_METHODS else "OTHER"
+
+
+class _TooLong(Exception):
+    pass
+
+
+def url_length(environ) -> int:
+    """The URL as the client sent it (percent-encoded): path and query string."""
+    path = environ.get("RAW_PATH_INFO", environ.get("PATH_INFO", ""))
+    query = environ.get("QUERY_STRING", "")
+    return len(path) + (len(query) + 1 if query else 0)
+
+
 def client_ip(request) -> str:
     return request.remote_addr or "unknown"
 
 
-def route_not_found(exc) -> "problems.Response":
-    if isinstance(exc, MethodNotAllowed):
-        return problems.problem(405, "Method Not Allowed", "This method is not allowed on this path.",
+def method_not_allowed(allowed) -> Response:
+    response = problems.problem(405, "Method Not Allowed", "This method is not allowed on this path.",
                                 "method-not-allowed")
+    response.headers["Allow"] = ", ".join(sorted(allowed))
+    return response
+
+
+def route_not_found(exc) -> Response:
+    if isinstance(exc, MethodNotAllowed):
+        return method_not_allowed(exc.valid_methods or ())
     return problems.problem(404, "Not Found", "No such route.", "not-found")
 
 

@@ -22,6 +22,7 @@ from crm_kit.pagination import paginate
 from crm_kit.schemas import load
 from crm_kit.uow import UnitOfWork
 from gateway import passwords, schemas, tokens
+from gateway.inputs import printable, unstorable
 from gateway.models import Department, User
 
 log = logging.getLogger(__name__)
@@ -146,14 +147,27 @@ def create_user(uow: UnitOfWork, principal: Principal, data: dict) -> dict:
         return _user_out.dump(user)
 
 
+def _possible_id(user_id) -> bool:
+    """Could be a user's id: text that fits the column and that a database can compare (these ids
+    come from request bodies, before any schema has seen them)."""
+    return isinstance(user_id, str) and 0 < len(user_id) <= 36 and unstorable(user_id) is None
+
+
 def user_exists(uow: UnitOfWork, user_id: str) -> bool:
+    if not _possible_id(user_id):
+        return False
     with uow:
         return uow.session.get(User, user_id) is not None
 
 
 def user_departments(uow: UnitOfWork, user_ids, field: str) -> dict[str, str | None]:
-    """``{user_id: department_id}`` for ids a service needs resolved; unknown ids are a 422 on ``field``."""
-    ids = sorted({u for u in user_ids if isinstance(u, str)})
+    """``{user_id: department_id}`` for ids a service needs resolved; unknown ids are a 422 on ``field``
+    (an id no user can have is unknown without asking the database)."""
+    given = sorted({u for u in user_ids if isinstance(u, str)})
+    impossible = [u for u in given if not _possible_id(u)]
+    if impossible:
+        raise ValidationFailed.from_messages({field: [f"Unknown user: {printable(u[:40])}." for u in impossible]})
+    ids = given
     with uow:
         rows = dict(uow.session.execute(select(User.id, User.department_id).where(User.id.in_(ids))).all()) \
             if ids else {}

@@ -44,7 +44,8 @@ class User(Base):
 
 
 class IdempotencyRecord(Base):
-    """The first answer to a create sent with an ``Idempotency-Key`` (kept 24 h)."""
+    """The first answer to a create sent with an ``Idempotency-Key`` (kept 24 h), or, while it
+    is pending, the attempt that holds the key (``lease_until``)."""
     __tablename__ = "idempotency_records"
     __audited__ = False  # bookkeeping, not a business change
 
@@ -57,5 +58,8 @@ class IdempotencyRecord(Base):
     body: Mapped[str | None] = mapped_column(Text)
     headers: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # While pending: the attempt running holds the key until then; past it (the gateway died
+    # mid-request), a retry takes the key over. NULL on a pending record counts as expired.
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
 
     __table_args__ = (Index("ix_idempotency_records_created_at", "created_at"),)

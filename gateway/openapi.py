@@ -6,6 +6,7 @@ cannot exist undocumented; a schema cannot drift from its validation.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import re
 
@@ -13,7 +14,10 @@ from apispec import APISpec
 
 from crm_kit.config import SERVICES
 from crm_kit.jsonschema import json_schema
-from gateway import schemas as gateway_schemas
+from crm_kit.pagination import CURSOR_PATTERN, MAX_CURSOR
+from gateway import idempotency, schemas as gateway_schemas
+from gateway.http import MAX_URL_LENGTH
+from gateway.inputs import MAX_JSON_DEPTH
 from gateway.routes import ROUTES, Route
 
 log = logging.getLogger(__name__)
@@ -34,19 +38,27 @@ PROBLEM = {
         "current_version": {"type": "integer", "description": "For stale writes: the record's version now."},
         "existing_id": {"type": "string", "description": "For duplicates: the record that already exists."},
         "error_id": {"type": "string", "description": "For 500s: quote it when reporting the problem."},
-        "retry_after": {"type": "integer", "description": "For 429: seconds to wait (also Retry-After)."},
+        "retry_after": {"type": "integer", "description": "For 429, 503 and a 409 still in progress: seconds "
+                                                          "to wait (also the Retry-After header)."},
+        "limit": {"type": ["string", "integer"], "description": "For 429 and 414: the limit exceeded."},
+        "reason": {"type": "string", "description": "For 401: missing, expired, bad_credentials..."},
+        "service": {"type": "string", "description": "For 503: the service that did not answer."},
+        "field": {"type": "string", "description": "For duplicates: the field that must be unique."},
+        "action": {"type": "string", "description": "For actions not allowed in the record's state."},
     },
 }
+_RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}}
 ERRORS = {
     "400": "Malformed request (invalid JSON, not an object, bad If-Match)",
     "401": "Missing, invalid or expired bearer token",
     "403": "Allowed to see the record but not to do this",
     "404": "Not found, or outside the caller's data scope",
-    "409": "Conflict: duplicate, wrong state for the action, or stale version",
+    "409": "Conflict: duplicate, wrong state for the action, or stale version; on a create, a request with "
+           "the same Idempotency-Key still in progress (with Retry-After)",
     "422": "Validation failed; `errors` names each field",
     "429": "Rate limited; see Retry-After",
     "500": "Internal error; `error_id` identifies it in the logs",
-    "503": "A backing service did not answer within the gateway's deadline",
+    "503": "A backing service did not answer within the gateway's deadline (with Retry-After)",
 }
 OPS = {
     "/healthz": ("Liveness", {"type": "object"}, "application/json"),
@@ -76,9 +88,13 @@ def _problem_responses(route: Route) -> dict:
         wanted |= {"403", "409"}
     if route.public:
         wanted -= {"404", "503"}
-    return {status: {"description": ERRORS[status], "headers": _REQUEST_ID,
-                     "content": {"application/problem+json": {"schema": _ref("Problem")}}}
-            for status in sorted(wanted)}
+    return {status: _problem(status) for status in sorted(wanted)}
+
+
+def _problem(status: str) -> dict:
+    headers = dict(_REQUEST_ID, **_RETRY_AFTER) if status in ("409", "429", "503") else _REQUEST_ID
+    return {"description": ERRORS[status], "headers": headers,
+            "content": {"application/problem+json": {"schema": _ref("Problem")}}}
 
 
 def _query_parameters(route: Route, components: dict) -> list[dict]:
@@ -90,7 +106,9 @@ def _query_parameters(route: Route, components: dict) -> list[dict]:
     for name, prop in props.items():
         prop = dict(prop)
         if name == "cursor":
-            prop.setdefault("description", "`next_cursor` of the previous page.")
+            prop.update(pattern=CURSOR_PATTERN, maxLength=MAX_CURSOR)
+            prop.setdefault("description", "Opaque: the `next_cursor` of the previous page, as it was given "
+                                           "(any other value is 422).")
         description = prop.pop("description", None)
         param = {"name": name, "in": "query", "required": name in schema.get("required", ()), "schema": prop}
         if description:
@@ -125,25 +143,41 @@ def _operation(route: Route, components: dict) -> dict:
         op["parameters"] += _query_parameters(route, components)
     if route.version:
         op["parameters"].append({"name": "If-Match", "in": "header", "required": False,
-                                 "schema": {"type": "string", "pattern": r'^(W/)?"?[0-9]+"?$'},
-                                 "description": "The version you read; a stale one answers 409."})
+                                 "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
+                                 "description": "The version you read (at least 1); a stale one answers 409."})
     if route.creates:
         op["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
-                                 "schema": {"type": "string", "minLength": 1, "maxLength": 200},
-                                 "description": "Same key and body within 24 h returns the first result."})
+                                 "schema": {"type": "string", "pattern": idempotency.KEY_PATTERN},
+                                 "description": "Same key and body within 24 h returns the first answer "
+                                                "(a success or a 4xx; a 5xx frees the key); a different "
+                                                "body with the same key is 422."})
     if route.csv_body:
-        op["requestBody"] = {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}
+        op["requestBody"] = {"required": True, "content": {"text/csv": {"schema": {
+            "type": "string", "minLength": 1,
+            "description": "UTF-8 (with or without BOM), a header row naming the lead fields, then a row per lead."}}}}
         op["parameters"].append({"name": "pool_id", "in": "query", "required": False,
                                  "schema": {"type": "string"}, "description": "Put the leads in this pool."})
-        op["responses"].setdefault("400", {"description": ERRORS["400"], "headers": _REQUEST_ID, "content": {
-            "application/problem+json": {"schema": _ref("Problem")}}})
-        op["responses"].setdefault("422", {"description": ERRORS["422"], "headers": _REQUEST_ID, "content": {
-            "application/problem+json": {"schema": _ref("Problem")}}})
+        op["responses"].setdefault("400", _problem("400"))
+        op["responses"].setdefault("422", _problem("422"))
     if route.body:
-        op["requestBody"] = {"required": route.creates or route.public,
+        needs = bool(components.get(route.request or "", {}).get("required"))
+        op["requestBody"] = {"required": route.creates or route.public or needs,
                              "content": {"application/json": {"schema": _ref(route.request) if route.request
                                                               else {"type": "object"}}}}
     return op
+
+
+IF_MATCH_PATTERN = r'^(W/)?"?0*[1-9][0-9]*"?$'
+VERSION = {"type": "integer", "minimum": 1,
+           "description": "The version you read, instead of If-Match (which wins when both are given)."}
+
+
+def _with_version(schema: dict) -> dict:
+    """A request body that may carry ``version`` (the gateway takes it out before the service sees it)."""
+    schema = copy.deepcopy(schema)
+    if schema.get("type") == "object" or "properties" in schema:
+        schema.setdefault("properties", {})["version"] = VERSION
+    return schema
 
 
 def build_spec(service_schemas: dict[str, dict], routes=ROUTES) -> dict:
@@ -152,13 +186,21 @@ def build_spec(service_schemas: dict[str, dict], routes=ROUTES) -> dict:
                    info={"description": "The gateway's HTTP contract (see shared/api.md). Errors are "
                                         "application/problem+json (RFC 9457). Lists are keyset-paginated: "
                                         "{items, next_cursor}. Every /api/v1 route but /auth/token needs "
-                                        "`Authorization: Bearer <token>`."})
+                                        "`Authorization: Bearer <token>`. Text anywhere in a request (JSON "
+                                        "strings and keys, query parameters) must not hold NUL characters "
+                                        "or unpaired surrogates (422 naming the field); a JSON body nests "
+                                        f"at most {MAX_JSON_DEPTH} levels (400); a URL is at most "
+                                        f"{MAX_URL_LENGTH} characters (414). A method a path does not take "
+                                        "answers 405 with `Allow`."})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     spec.components.schema("Problem", PROBLEM)
     components = dict(service_schemas)
     for name in sorted({r for route in routes for r in (route.request, route.response, route.query_schema)
                         if r and r.startswith("gateway.")}):
         components[name] = json_schema(getattr(gateway_schemas, name.split(".", 1)[1]))
+    for route in routes:
+        if route.version and route.body and route.request in components:
+            components[route.request] = _with_version(components[route.request])
     query_schemas = {route.query_schema for route in routes if route.query_schema}
     for name, schema in sorted(components.items()):
         if name not in query_schemas:  # query schemas become parameters, not components

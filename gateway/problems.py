@@ -1,13 +1,20 @@
-"""RFC 9457 problem details from typed errors (by class hierarchy, via ``status``)."""
+"""RFC 9457 problem details from typed errors (by class hierarchy, via ``status``).
+
+``Retry-After`` (seconds) goes with every answer that asks the client to come back: a 429, a
+409 "still in progress" (``gateway.idempotency``) and every 503, from the error's
+``extra["retry_after"]`` or, on a 503 without one, ``DEFAULT_RETRY_AFTER``.
+"""
 from __future__ import annotations
 
 import json
 import logging
+import math
 
 from werkzeug.wrappers import Response
 
 from crm_kit.errors import CrmError
 from crm_kit.ids import new_id
+from crm_kit.transient import is_transient, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +23,7 @@ PROBLEM_JSON = "application/problem+json"
 # What of an error's ``extra`` a client may see (anything else stays in the logs).
 PUBLIC_EXTRA = ("errors", "current_state", "existing_id", "action", "limit", "service", "field",
                 "current_version", "retry_after", "reason")
+DEFAULT_RETRY_AFTER = 2  # seconds, for a 503 whose error does not say
 
 
 def problem(status: int, title: str, detail: str, slug: str, instance: str | None = None, **extra) -> Response:
@@ -27,11 +35,17 @@ def problem(status: int, title: str, detail: str, slug: str, instance: str | Non
 
 
 def from_exception(exc: BaseException, instance: str | None = None) -> Response:
+    if not isinstance(exc, CrmError) and is_transient(exc):   # the gateway's own database or broker away
+        log.warning("gateway: %r", exc)
+        exc = unavailable("gateway", exc)
     if isinstance(exc, CrmError) and (exc.status < 500 or exc.status == 503):
         extra = {k: v for k, v in exc.extra.items() if k in PUBLIC_EXTRA}
+        retry_after = _retry_after(exc.extra.get("retry_after"), exc.status == 503)
+        if retry_after is not None:
+            extra["retry_after"] = retry_after
         response = problem(exc.status, exc.title, exc.detail, exc.slug, instance, **extra)
-        if exc.status == 429 and "retry_after" in exc.extra:
-            response.headers["Retry-After"] = str(exc.extra["retry_after"])
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="crm"'
 
@@ -43,3 +57,14 @@ def from_exception(exc: BaseException, instance: str | None = None) -> Response:
         log.error("unhandled error (error_id=%s)", error_id, exc_info=(type(exc), exc, exc.__traceback__))
     return problem(500, "Internal Server Error", "An internal error occurred; quote error_id when reporting it.",
                    "internal", instance, error_id=error_id)
+
+
+def _retry_after(value, unavailable: bool) -> int | None:
+    """Whole seconds (at least 1) for ``Retry-After``: the error's, else the default on a 503."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return DEFAULT_RETRY_AFTER if unavailable else None
+    if not math.isfinite(seconds):
+        return DEFAULT_RETRY_AFTER if unavailable else None
+    return max(1, math.ceil(seconds))

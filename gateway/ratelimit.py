@@ -2,9 +2,15 @@
 for ``POST /api/v1/auth/token`` (guessing passwords) and for the API.
 
 Configured with rate strings such as ``"20/minute"``:
-``RATE_LIMIT_TOKEN_PER_IP``, ``RATE_LIMIT_TOKEN_PER_USER`` (per username tried),
-``RATE_LIMIT_API_PER_IP``, ``RATE_LIMIT_API_PER_USER``; an empty value turns a
-limit off. ``RATE_LIMIT_STORAGE_URI`` is ``memory://`` (per gateway replica) by
+``RATE_LIMIT_TOKEN_PER_IP``, ``RATE_LIMIT_TOKEN_PER_USER`` (per username tried *from one client
+IP*: :meth:`RateLimits.sign_in_key`), ``RATE_LIMIT_API_PER_IP``, ``RATE_LIMIT_API_PER_USER``; an
+empty value turns a limit off.
+
+Why per username and IP. A limit per username alone lets anyone lock a user out: ten wrong
+passwords a minute for ``alice`` from anywhere, and ``alice`` herself cannot sign in. Keyed by
+(username, IP), the guesses from one address at one account are bounded, every address as a
+whole by the per-IP limit, and the real user, signing in from their own address, is never refused
+for what others sent. ``RATE_LIMIT_STORAGE_URI`` is ``memory://`` (per gateway replica) by
 default; a ``redis://`` URI shares the counters between replicas.
 """
 from __future__ import annotations
@@ -34,6 +40,12 @@ class RateLimits:
         for name, default in DEFAULTS.items():
             raw = os.environ.get(name, default)  # set but empty = no limit
             self.limits[name] = parse(raw) if raw else None
+
+    @staticmethod
+    def sign_in_key(username, ip: str) -> str:
+        """The key of ``RATE_LIMIT_TOKEN_PER_USER``: the username tried, from this client IP."""
+        name = username if isinstance(username, str) else ""
+        return f"{ip}|{name[:100]}"
 
     def check(self, name: str, key: str) -> None:
         limit = self.limits.get(name)

@@ -9,9 +9,10 @@ same schemas (gateway's own, or fetched from the owning service).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import BaseConverter, Map, Rule
 
 
 @dataclass(frozen=True)
@@ -159,5 +160,36 @@ ROUTES = (
 )
 
 
+class IdConverter(BaseConverter):
+    """A path parameter that is not one of the fixed words beside it: ``/api/v1/leads/import`` is the
+    import route and nothing else, so a method it does not take answers 405 with the import route's
+    ``Allow``, not 404 for a lead called "import"."""
+
+    def __init__(self, url_map, *fixed: str):
+        super().__init__(url_map)
+        self.regex = f"(?!(?:{'|'.join(map(re.escape, fixed))})$)[^/]+" if fixed else "[^/]+"
+
+
+def _with_fixed_siblings(paths) -> dict[str, str]:
+    """``{path: werkzeug path}``: each ``<param>`` segment as ``<id(fixed, ...):param>`` where other
+    routes have a fixed segment in the same place (same prefix)."""
+    split = {path: path.strip("/").split("/") for path in paths}
+    out = {}
+    for path, segments in split.items():
+        rewritten = []
+        for i, segment in enumerate(segments):
+            if segment.startswith("<"):
+                fixed = sorted({other[i] for other in split.values() if len(other) > i
+                                and other[:i] == segments[:i] and not other[i].startswith("<")})
+                if fixed:
+                    segment = f"<id({', '.join(repr(f) for f in fixed)}):{segment[1:-1]}>"
+            rewritten.append(segment)
+        out[path] = "/" + "/".join(rewritten)
+    return out
+
+
 def build_map(routes=ROUTES) -> Map:
-    return Map([Rule(r.path, methods=[r.method], endpoint=r) for r in routes], strict_slashes=False)
+    paths = _with_fixed_siblings({r.path for r in routes})
+    return Map([Rule(paths[r.path], methods=[r.method], endpoint=r) for r in routes], strict_slashes=False,
+               converters={"id": IdConverter})
+

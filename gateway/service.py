@@ -20,10 +20,10 @@ from werkzeug.wrappers import Response
 
 from crm_kit.config import SERVICES, amqp_uri
 from crm_kit.dependencies import Database
-from crm_kit.errors import BadRequest, NotFound, ValidationFailed
+from crm_kit.errors import NotFound, ValidationFailed
 from crm_kit.rpc_client import ServiceRpc
-from gateway import auth, identity, idempotency, problems
-from gateway.http import Caller, Streamed, api, client_ip, route_not_found
+from gateway import auth, identity, idempotency, inputs, problems
+from gateway.http import Caller, IdempotentCreates, Streamed, api, client_ip, method_not_allowed, route_not_found
 from gateway.models import Base
 from gateway.openapi import OpenApi
 from gateway.ratelimit import RateLimits
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 JSON = "application/json"
 DOCS_HTML = (Path(__file__).parent / "static" / "docs.html").read_bytes()
 OPS_ROUTES = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
+OPS_METHODS = ("GET", "HEAD")
 
 
 def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
@@ -45,6 +46,7 @@ class GatewayService:
 
     db = Database(Base)
     establish_principal = Caller()
+    idempotent_creates = IdempotentCreates()
 
     leads = ServiceRpc("leads")
     customers = ServiceRpc("customers")
@@ -83,6 +85,8 @@ class GatewayService:
         path = request.path
         if path in OPS_ROUTES:
             request.crm_route = path
+            if request.method not in OPS_METHODS:
+                return method_not_allowed(OPS_METHODS)
             return self._ops(path)
         adapter = self.url_map.bind_to_environ(request.environ)
         try:
@@ -98,10 +102,11 @@ class GatewayService:
     # -- the API -----------------------------------------------------------
     def _handle(self, request, route: Route, params: dict) -> Response:
         ip = client_ip(request)
-        if route.public:  # sign-in: limited per IP and per username tried
+        inputs.check_query(request)
+        if route.public:  # sign-in: limited per IP, and per username tried from that IP (nobody locks anyone out)
             self.rate_limits.check("RATE_LIMIT_TOKEN_PER_IP", ip)
-            body = _json_body(request)
-            self.rate_limits.check("RATE_LIMIT_TOKEN_PER_USER", str(body.get("username", ""))[:100])
+            body = inputs.json_body(request)
+            self.rate_limits.check("RATE_LIMIT_TOKEN_PER_USER", self.rate_limits.sign_in_key(body.get("username"), ip))
             return json_response(identity.login(self.db, body, auth.signing_key()))
 
         self.rate_limits.check("RATE_LIMIT_API_PER_IP", ip)
@@ -114,16 +119,16 @@ class GatewayService:
         args = list(params.values())
         body = None
         if route.csv_body:
-            args += [_csv_body(request), request.args.get("pool_id")]
+            args += [inputs.csv_body(request), request.args.get("pool_id")]
         elif route.body_args:
-            args.extend(self._body_args(route, _json_body(request), principal))
+            args.extend(self._body_args(route, inputs.json_body(request), principal))
         elif route.body:
-            body = _json_body(request)
+            body = inputs.json_body(request)
             args.append(body)
         if route.query:
-            args.append(_query(request))
+            args.append(inputs.query(request))
         if route.version:
-            args.append(_expected_version(request, body))
+            args.append(inputs.expected_version(request, body))
         if route.user_departments:
             members = (body or {}).get("admin_ids") or [], (body or {}).get("member_ids") or []
             args.append(identity.user_departments(
@@ -137,9 +142,18 @@ class GatewayService:
 
         key = request.headers.get("Idempotency-Key")
         if route.creates and key is not None:
-            return idempotency.run(self.db, principal.user_id, key, request.method, request.path,
-                                   request.get_data(cache=True), produce)
+            return self._idempotent(request, principal, key, produce)
         return produce()
+
+    def _idempotent(self, request, principal, key: str, produce) -> Response:
+        """``produce`` under the client's Idempotency-Key, the worker context carrying its stable key."""
+        stable = idempotency.context_key(principal.user_id, key, request.method, request.path)
+
+        def keyed() -> Response:
+            with self.idempotent_creates.keyed(stable):
+                return produce()
+        return idempotency.run(self.db, principal.user_id, key, request.method, request.path,
+                               request.get_data(cache=True), keyed, self.idempotent_creates.lease)
 
     def _body_args(self, route: Route, body: dict, principal) -> list:
         unknown = set(body) - set(route.body_args)
@@ -234,54 +248,3 @@ def _location(template: str, params: dict, result) -> str | None:
                 return None
             values[name] = quote(str(value), safe="")
     return template.format(**values)
-
-
-def _json_body(request) -> dict:
-    raw = request.get_data(cache=True)
-    if not raw.strip():
-        return {}
-    ctype = request.mimetype or ""
-    if ctype and ctype != JSON and not ctype.endswith("+json"):
-        raise BadRequest(f"Content-Type must be {JSON}.", {"errors": {"_body": [f"Expected {JSON}."]}})
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"The body is not valid JSON: {exc}.", {"errors": {"_body": ["Malformed JSON."]}}) from None
-    if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object.", {"errors": {"_body": ["Expected a JSON object."]}})
-    return body
-
-
-def _csv_body(request) -> str:
-    ctype = request.mimetype or ""
-    if ctype not in ("text/csv", "text/plain", ""):
-        raise BadRequest("Content-Type must be text/csv.", {"errors": {"_body": ["Expected text/csv."]}})
-    try:
-        text = request.get_data(cache=True).decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadRequest("The CSV must be UTF-8 (with or without BOM).",
-                         {"errors": {"_body": ["Not valid UTF-8."]}}) from None
-    if "\x00" in text:
-        raise BadRequest("The CSV must not contain NUL characters.", {"errors": {"_body": ["NUL character."]}})
-    return text
-
-
-def _query(request) -> dict:
-    return {key: request.args.get(key) for key in request.args.keys()}
-
-
-def _expected_version(request, body: dict | None) -> int | None:
-    """``If-Match: 3`` (or ``"3"``, ``W/"3"``), else ``version`` in the body, else no check."""
-    raw = request.headers.get("If-Match")
-    if raw is None and body is not None and "version" in body:
-        raw = str(body.pop("version"))
-    if raw is None:
-        return None
-    value = raw.strip()
-    if value.startswith("W/"):
-        value = value[2:]
-    value = value.strip('"')
-    if not value.isdigit():
-        raise BadRequest("If-Match must be the record's version number.",
-                         {"errors": {"If-Match": ["Expected an integer version."]}})
-    return int(value)

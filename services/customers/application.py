@@ -17,7 +17,8 @@ from crm_kit.uow import UnitOfWork
 from crm_kit.versioning import check_version
 from services.customers import domain
 from services.customers.events import (
-    CUSTOMER_CONVERTED_FROM_LEAD, CUSTOMER_CREATED, CUSTOMER_DELETED, CUSTOMER_UPDATED, LeadConverted)
+    CONTACT_DELETED, CUSTOMER_CONVERTED_FROM_LEAD, CUSTOMER_CREATED, CUSTOMER_DELETED, CUSTOMER_UPDATED,
+    LeadConverted)
 from services.customers.models import Contact, Customer
 from services.customers.schemas import (
     ContactCreate, ContactListQuery, ContactOut, ContactUpdate, CustomerCreate, CustomerListQuery, CustomerOut,
@@ -86,8 +87,7 @@ def create_customer(uow: UnitOfWork, principal: Principal | None, data: dict) ->
         uow.session.add(customer)
         uow.session.flush()
         uow.emit(CUSTOMER_CREATED, _created_payload(customer, None))
-        uow.commit()
-        return _out.dump(customer)
+        return uow.commit(lambda: _out.dump(customer))
 
 
 def _created_payload(customer: Customer, primary_contact_id: str | None) -> dict:
@@ -123,8 +123,7 @@ def update_customer(uow: UnitOfWork, principal: Principal | None, customer_id: s
             "region": customer.region, "owner_id": customer.owner_id, "department_id": customer.department_id,
             "updated_at": customer.updated_at,
         })
-        uow.commit()
-        return _out.dump(customer)
+        return uow.commit(lambda: _out.dump(customer))
 
 
 def delete_customer(uow: UnitOfWork, principal: Principal | None, customer_id: str, expected_version=None) -> None:
@@ -145,7 +144,7 @@ def delete_customer(uow: UnitOfWork, principal: Principal | None, customer_id: s
             "customer_id": customer.id, "name": customer.name, "owner_id": customer.owner_id,
             "department_id": customer.department_id, "contact_ids": contact_ids, "deleted_at": utcnow(),
         })
-        uow.commit()
+        uow.commit(None)
 
 
 # -- contacts: visible and writable exactly when their customer is --------------
@@ -160,8 +159,7 @@ def create_contact(uow: UnitOfWork, principal: Principal | None, data: dict) -> 
         contact = Contact(id=new_id(), phone_key=normalize_phone(fields["phone"]), owner_id=customer.owner_id,
                           department_id=customer.department_id, created_at=now, updated_at=now, **fields)
         uow.session.add(contact)
-        uow.commit()
-        return _contact_out.dump(contact)
+        return uow.commit(lambda: _contact_out.dump(contact))
 
 
 def _clear_primary(session, customer_id: str, except_id: str | None = None) -> None:
@@ -200,8 +198,7 @@ def update_contact(uow: UnitOfWork, principal: Principal | None, contact_id: str
             _clear_primary(uow.session, contact.customer_id, except_id=contact.id)
         for name, value in fields.items():
             setattr(contact, name, value)
-        uow.commit()
-        return _contact_out.dump(contact)
+        return uow.commit(lambda: _contact_out.dump(contact))
 
 
 def delete_contact(uow: UnitOfWork, principal: Principal | None, contact_id: str, expected_version=None) -> None:
@@ -210,7 +207,10 @@ def delete_contact(uow: UnitOfWork, principal: Principal | None, contact_id: str
         contact = get_for_write(uow.session, Contact, contact_id, principal, "contact")
         check_version(contact, expected_version, "contact")
         uow.session.delete(contact)
-        uow.commit()
+        uow.session.flush()
+        uow.emit(CONTACT_DELETED, {"contact_id": contact.id, "customer_id": contact.customer_id,
+                                   "was_primary": contact.is_primary, "deleted_at": utcnow()})
+        uow.commit(None)
 
 
 # -- team and history: the kit's use cases on these resources ------------------

@@ -6,7 +6,11 @@ Published (exchange ``customers.events``):
                                      linked by name) and contact; leads records the ids
 - ``customer_updated``               a user edited a customer (names what changed, carries
                                      the fields other contexts show: name, kind, owner...)
-- ``customer_deleted``               a customer (and its contacts) was deleted
+- ``customer_deleted``               a customer (and its contacts) was deleted; leads clears the
+                                     customer and contact ids of the leads pointing at them
+- ``contact_deleted``                a user deleted one contact (a customer's deletion tells its
+                                     contacts in ``customer_deleted`` instead); leads clears
+                                     ``contact_id`` where it points at it
 Consumed:
 - ``leads.lead_converted``           create or link the customer and its primary contact
 """
@@ -61,6 +65,13 @@ class CustomerDeletedPayload(Schema):
     deleted_at = fields.DateTime(required=True)
 
 
+class ContactDeletedPayload(Schema):
+    contact_id = fields.String(required=True)
+    customer_id = fields.String(required=True, metadata={"description": "The customer it belonged to (kept)."})
+    was_primary = fields.Boolean(required=True)
+    deleted_at = fields.DateTime(required=True)
+
+
 CUSTOMER_CREATED = EventType("customer_created", CustomerCreatedPayload, version=1,
                              description="A customer was created.")
 CUSTOMER_CONVERTED_FROM_LEAD = EventType(
@@ -71,7 +82,11 @@ CUSTOMER_UPDATED = EventType("customer_updated", CustomerUpdatedPayload, version
                              description="A user edited a customer; `changed` names the fields, the payload "
                                          "carries the current values of the fields other contexts show.")
 CUSTOMER_DELETED = EventType("customer_deleted", CustomerDeletedPayload, version=1,
-                             description="A customer was deleted, with its contacts (never one that has deals).")
+                             description="A customer was deleted, with its contacts (never one that has deals). "
+                                         "Leads pointing at it or at its contacts lose those ids.")
+CONTACT_DELETED = EventType("contact_deleted", ContactDeletedPayload, version=1,
+                            description="A user deleted a contact (its customer stays). Not emitted for the "
+                                        "contacts of a deleted customer: `customer_deleted` names them.")
 
 
 class LeadConverted(Schema):

@@ -30,8 +30,9 @@ from crm_kit.versioning import check_version
 from services.leads import domain
 from services.leads.events import (
     LEAD_ASSIGNED, LEAD_CONVERTED, LEAD_CREATED, LEAD_DELETED, LEAD_RECYCLED, LEAD_RETURNED,
-    LEAD_STATUS_CHANGED, LEAD_UPDATED, CustomerConvertedFromLead)
-from services.leads.models import Lead, LeadFollowUp, LeadOwnership, LeadPool, LeadPoolUser, lead_team
+    LEAD_STATUS_CHANGED, LEAD_UPDATED, ContactDeleted, CustomerConvertedFromLead, CustomerDeleted)
+from services.leads.models import (
+    CustomerReference, Lead, LeadFollowUp, LeadOwnership, LeadPool, LeadPoolUser, lead_team)
 from services.leads.schemas import (
     AssignRequest, ConvertRequest, FollowUpCreate, FollowUpListQuery, FollowUpOut, LeadCreate,
     LeadExportQuery, LeadListQuery, LeadOut, LeadPoolCreate, LeadPoolListQuery, LeadPoolOut, LeadPoolUpdate,
@@ -94,14 +95,13 @@ def create_lead(uow: UnitOfWork, principal: Principal | None, data: dict) -> dic
                 lead = SimpleNamespace(**row)
                 _log_ownership(uow.session, lead, owner_id, "distribution", now)
                 _emit_assigned(uow, lead, None, "distribution")
-            uow.commit()
+            return uow.commit(_out.dump(dict(row, sla_breached=domain.sla_breached(row["sla_due_at"], None, now))))
         except refused:
             uow.rollback()
             _raise_if_duplicate_phone(uow.session, phone_key)
             # the lead holding the phone is gone again (discarded meanwhile): a clear 409, not a 500
             raise Conflict("A concurrent change to a lead with this phone refused the new lead; retry.",
                            {"field": "phone"}) from None
-        return _out.dump(dict(row, sla_breached=domain.sla_breached(row["sla_due_at"], None, now)))
 
 
 def _new_lead_row(template: dict, fields: dict, phone_key: str | None) -> dict:
@@ -251,8 +251,7 @@ def convert_lead(uow: UnitOfWork, principal: Principal | None, lead_id: str, dat
             "department_id": lead.department_id, "converted_at": lead.converted_at,
             "opportunity": request["opportunity"],
         })
-        uow.commit()
-        return _out.dump(lead)
+        return uow.commit(lambda: _out.dump(lead))
 
 
 def update_lead(uow: UnitOfWork, principal: Principal | None, lead_id: str, data: dict,
@@ -284,8 +283,7 @@ def update_lead(uow: UnitOfWork, principal: Principal | None, lead_id: str, data
             "status": lead.status, "owner_id": lead.owner_id, "department_id": lead.department_id,
             "updated_at": lead.updated_at,
         })
-        uow.commit()
-        return _out.dump(lead)
+        return uow.commit(lambda: _out.dump(lead))
 
 
 def delete_lead(uow: UnitOfWork, principal: Principal | None, lead_id: str, expected_version=None) -> None:
@@ -302,7 +300,7 @@ def delete_lead(uow: UnitOfWork, principal: Principal | None, lead_id: str, expe
             "lead_id": lead.id, "status": lead.status, "campaign_id": lead.campaign_id,
             "owner_id": lead.owner_id, "department_id": lead.department_id, "deleted_at": utcnow(),
         })
-        uow.commit()
+        uow.commit(None)
 
 
 # -- team and history: the kit's use cases on this resource ------------------
@@ -326,20 +324,123 @@ def lead_history(uow: UnitOfWork, principal: Principal | None, lead_id: str, que
 
 
 def record_conversion(uow: UnitOfWork, envelope: dict) -> None:
-    """customers created/linked the customer: remember its ids on the lead."""
+    """customers created/linked the customer: remember its ids on the lead -- unless leads has
+    heard already that the customer (or the contact) was deleted (``record_customer_deleted``
+    may come first: the events travel in different queues, and either may be retried)."""
     try:
         payload = CustomerConvertedFromLead(unknown=EXCLUDE).load(envelope["payload"])
     except ValidationError as exc:
         raise ValidationFailed.from_messages(exc.messages, "customer_converted_from_lead payload is invalid") from None
+    customer_id, contact_id = payload["customer_id"], payload["contact_id"]
     with uow:
-        lead = uow.session.get(Lead, payload["lead_id"])
+        session = uow.session
+        # What leads heard of them, read before anything else (CustomerReference): a customer or
+        # contact deleted before this answer arrived is not recorded on the lead.
+        refs = _references(session, {CUSTOMER_REF: [customer_id], CONTACT_REF: [contact_id] if contact_id else []})
+        lead = session.get(Lead, payload["lead_id"])
         if lead is None:
             raise ValidationFailed(f"lead {payload['lead_id']} does not exist",
                                    {"errors": {"lead_id": ["Unknown lead."]}})
         uow.audit_action("conversion_recorded")
-        lead.customer_id = payload["customer_id"]
-        lead.contact_id = payload["contact_id"]
+        customer_gone = _deleted(refs.get((CUSTOMER_REF, customer_id)))
+        contact_gone = customer_gone or (contact_id is not None and _deleted(refs.get((CONTACT_REF, contact_id))))
+        now = utcnow()
+        if not customer_gone:
+            _touch(session, refs, CUSTOMER_REF, customer_id, now)
+        if contact_id is not None and not contact_gone:
+            _touch(session, refs, CONTACT_REF, contact_id, now)
+        lead.customer_id = None if customer_gone else customer_id
+        lead.contact_id = None if contact_gone else contact_id
         uow.commit()
+
+
+# -- customers' deletions: no lead points at a deleted customer or contact ----------------
+CUSTOMER_REF, CONTACT_REF = "customer", "contact"
+
+
+def record_customer_deleted(uow: UnitOfWork, envelope: dict) -> None:
+    """customers deleted a customer and its contacts: leads pointing at them lose the ids
+    (audited as ``customer_deleted``, by the user who deleted it), and a conversion answer
+    naming them that arrives later records neither. Idempotent: the kit records the event id
+    with the change, and doing it again would change nothing besides."""
+    payload = _load(CustomerDeleted, envelope, "customer_deleted")
+    customer_id, contact_ids = payload["customer_id"], list(dict.fromkeys(payload["contact_ids"]))
+    with uow:
+        uow.audit_actor = envelope.get("actor")
+        uow.audit_action("customer_deleted")
+        session = uow.session
+        refs = _references(session, {CUSTOMER_REF: [customer_id], CONTACT_REF: contact_ids})
+        _mark_deleted(session, refs, CUSTOMER_REF, [customer_id], payload["deleted_at"])
+        _mark_deleted(session, refs, CONTACT_REF, contact_ids, payload["deleted_at"])
+        pointing = Lead.customer_id == customer_id
+        if contact_ids:
+            pointing = or_(pointing, Lead.contact_id.in_(contact_ids))
+        for lead in session.scalars(select(Lead).where(pointing).order_by(Lead.id)):
+            if lead.customer_id == customer_id:
+                lead.customer_id = None
+                lead.contact_id = None
+            else:
+                lead.contact_id = None
+        uow.commit()
+
+
+def record_contact_deleted(uow: UnitOfWork, envelope: dict) -> None:
+    """A user deleted a contact: leads pointing at it lose ``contact_id`` (audited as
+    ``contact_deleted``); a conversion answer naming it that arrives later does not record it."""
+    payload = _load(ContactDeleted, envelope, "contact_deleted")
+    contact_id = payload["contact_id"]
+    with uow:
+        uow.audit_actor = envelope.get("actor")
+        uow.audit_action("contact_deleted")
+        session = uow.session
+        refs = _references(session, {CONTACT_REF: [contact_id]})
+        _mark_deleted(session, refs, CONTACT_REF, [contact_id], payload["deleted_at"])
+        for lead in session.scalars(select(Lead).where(Lead.contact_id == contact_id).order_by(Lead.id)):
+            lead.contact_id = None
+        uow.commit()
+
+
+def _load(schema, envelope: dict, event_name: str) -> dict:
+    try:
+        return schema(unknown=EXCLUDE).load(envelope["payload"])
+    except ValidationError as exc:
+        raise ValidationFailed.from_messages(exc.messages, f"{event_name} payload is invalid") from None
+
+
+def _references(session, ids: dict[str, list[str]]) -> dict[tuple[str, str], CustomerReference]:
+    """The rows of these ids, ``{(kind, id): row}``. Read first: a writer that read a row (or its
+    absence) meets, at its flush, any other that wrote it since (``version``, primary key)."""
+    out = {}
+    for kind, values in ids.items():
+        if values:
+            for ref in session.scalars(select(CustomerReference).where(
+                    CustomerReference.kind == kind, CustomerReference.ref_id.in_(values))):
+                out[(kind, ref.ref_id)] = ref
+    return out
+
+
+def _deleted(ref: CustomerReference | None) -> bool:
+    return ref is not None and ref.deleted_at is not None
+
+
+def _touch(session, refs: dict, kind: str, ref_id: str, now: dt.datetime) -> None:
+    """A lead now points at it: its row is written (created, or its version moves on)."""
+    ref = refs.get((kind, ref_id))
+    if ref is None:
+        session.add(CustomerReference(kind=kind, ref_id=ref_id, recorded_at=now))
+    else:
+        ref.recorded_at = now
+
+
+def _mark_deleted(session, refs: dict, kind: str, ref_ids: list[str], deleted_at: dt.datetime) -> None:
+    if deleted_at.tzinfo is None:       # (the contract says RFC 3339 with an offset; be lenient)
+        deleted_at = deleted_at.replace(tzinfo=dt.timezone.utc)
+    for ref_id in ref_ids:
+        ref = refs.get((kind, ref_id))
+        if ref is None:
+            session.add(CustomerReference(kind=kind, ref_id=ref_id, deleted_at=deleted_at))
+        elif ref.deleted_at is None:
+            ref.deleted_at = deleted_at
 
 
 # -- pools: membership, distribution -------------------------------------------------
@@ -481,8 +582,7 @@ def assign_lead(uow: UnitOfWork, principal: Principal | None, lead_id: str, owne
         lead.status = status
         uow.session.flush()
         _emit_assigned(uow, lead, previous, "assign")
-        uow.commit()
-        return _out.dump(lead)
+        return uow.commit(lambda: _out.dump(lead))
 
 
 def _start_of_day(now: dt.datetime) -> dt.datetime:
@@ -513,8 +613,7 @@ def claim_lead(uow: UnitOfWork, principal: Principal | None, lead_id: str) -> di
         lead.status = status
         uow.session.flush()
         _emit_assigned(uow, lead, previous, "claim")
-        uow.commit()
-        return _out.dump(lead)
+        return uow.commit(lambda: _out.dump(lead))
 
 
 def _check_claim_limits(session, pool: LeadPool, lead: Lead, user_id: str, now: dt.datetime) -> None:
@@ -568,8 +667,7 @@ def return_lead(uow: UnitOfWork, principal: Principal | None, lead_id: str, reas
         uow.session.flush()
         uow.emit(LEAD_RETURNED, {"lead_id": lead.id, "pool_id": lead.pool_id, "previous_owner_id": previous,
                                  "reason": request["reason"], "from_status": before, "returned_at": now})
-        uow.commit()
-        return _out.dump(lead)
+        return uow.commit(lambda: _out.dump(lead))
 
 
 def _simple_action(uow: UnitOfWork, principal: Principal | None, lead_id: str, action: str) -> dict:
@@ -582,8 +680,7 @@ def _simple_action(uow: UnitOfWork, principal: Principal | None, lead_id: str, a
         now = utcnow()
         uow.session.flush()
         _emit_status_changed(uow, lead, action, before, now)
-        uow.commit()
-        return _out.dump(lead)
+        return uow.commit(lambda: _out.dump(lead))
 
 
 def invalidate_lead(uow: UnitOfWork, principal: Principal | None, lead_id: str) -> dict:
@@ -617,8 +714,7 @@ def restore_lead(uow: UnitOfWork, principal: Principal | None, lead_id: str) -> 
             _raise_if_duplicate_phone(uow.session, lead.phone_key)
             raise
         _emit_status_changed(uow, lead, "restore", before, now)
-        uow.commit()
-        return _out.dump(lead)
+        return uow.commit(lambda: _out.dump(lead))
 
 
 # -- follow-ups ---------------------------------------------------------------------------
@@ -643,8 +739,7 @@ def add_lead_follow_up(uow: UnitOfWork, principal: Principal | None, lead_id: st
         uow.session.flush()
         if status != before:
             _emit_status_changed(uow, lead, "follow_up", before, now)
-        uow.commit()
-        return _follow_up_out.dump(record)
+        return uow.commit(lambda: _follow_up_out.dump(record))
 
 
 def list_lead_follow_ups(uow: UnitOfWork, principal: Principal | None, lead_id: str, query: dict | None = None) -> dict:
@@ -774,13 +869,11 @@ def create_lead_pool(uow: UnitOfWork, principal: Principal | None, data: dict, u
         _set_pool_users(uow, pool, MEMBER_ROLE, member_ids, departments)
         try:
             uow.session.flush()
-            out = _pool_dump(uow.session, pool)
-            uow.commit()
+            return uow.commit(_pool_dump(uow.session, pool))
         except IntegrityError:
             uow.rollback()
             _raise_if_duplicate_pool_name(uow.session, fields["name"])
             raise
-        return out
 
 
 def _pool_for(session, principal: Principal, pool_id: str, manage: bool = False) -> LeadPool:
@@ -841,8 +934,7 @@ def update_lead_pool(uow: UnitOfWork, principal: Principal | None, pool_id: str,
             _raise_if_duplicate_pool_name(uow.session, fields.get("name", pool.name))
             raise
         out = _pool_dump(uow.session, pool)
-        uow.commit()
-        return out
+        return uow.commit(out)
 
 
 # -- recycling ---------------------------------------------------------------------------------
@@ -881,8 +973,7 @@ def recycle_pool(uow: UnitOfWork, principal: Principal | None, pool_id: str, as_
         pool = _pool_for(uow.session, principal, pool_id, manage=True)
         when = request["as_of"] or utcnow()
         recycled = _recycle(uow, pool, when)
-        uow.commit()
-        return _recycle_out.dump({"pool_id": pool.id, "as_of": when, "recycled": recycled})
+        return uow.commit(lambda: _recycle_out.dump({"pool_id": pool.id, "as_of": when, "recycled": recycled}))
 
 
 def recycle_all_pools(uow: UnitOfWork, as_of: dt.datetime | None = None) -> dict[str, list[str]]:
@@ -960,7 +1051,8 @@ def import_leads(uow: UnitOfWork, principal: Principal | None, csv_text, pool_id
     for entry in entries:
         report[_REPORT_COUNTS[entry["outcome"]]] += 1
     report["rows"] = entries      # each entry holds exactly ImportRow's fields: as ImportReport dumps it
-    return report
+    with uow:    # the report, as this request's reply (the rows were committed chunk by chunk)
+        return uow.commit(report)
 
 
 IMPORT_CHUNK = 1000   # rows validated, duplicate-checked and inserted together (one transaction)
@@ -975,8 +1067,8 @@ _LEAD_AUDITED = tuple(attr.key for attr in Lead.__mapper__.column_attrs
 
 def _import_one(uow: UnitOfWork, principal: Principal, entry: dict, data: dict) -> None:
     """One row as its own transaction, through create_lead (pool imports, and the fallback)."""
-    try:
-        entry["id"] = create_lead(uow, principal, data)["id"]
+    try:      # (a sibling: this row's reply is not the import's)
+        entry["id"] = create_lead(uow.sibling(), principal, data)["id"]
     except Duplicate as exc:
         _mark_duplicate(entry, exc.extra.get("existing_id"))
     except ValidationFailed as exc:

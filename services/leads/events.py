@@ -13,7 +13,10 @@ Published (exchange ``leads.events``, routing key = event type):
 - ``lead_returned``    the owner gave the lead back to its pool, with a reason
 - ``lead_recycled``    the pool took the lead back (no follow-up for its recycle period)
 Consumed:
-- ``customers.customer_converted_from_lead``: records the customer/contact ids
+- ``customers.customer_converted_from_lead``: records the customer/contact ids (not those of a
+  customer or contact already deleted)
+- ``customers.customer_deleted``: leads pointing at the customer or one of its contacts lose the ids
+- ``customers.contact_deleted``: leads pointing at the contact lose ``contact_id``
 """
 from __future__ import annotations
 
@@ -103,6 +106,27 @@ class CustomerConvertedFromLead(Schema):
     lead_id = fields.String(required=True)
     customer_id = fields.String(required=True)
     contact_id = fields.String(required=True, allow_none=True)
+
+
+class CustomerDeleted(Schema):
+    """Consumer view of customers' ``customer_deleted`` (fields we rely on)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    customer_id = fields.String(required=True)
+    contact_ids = fields.List(fields.String(), required=True)
+    deleted_at = fields.DateTime(required=True)
+
+
+class ContactDeleted(Schema):
+    """Consumer view of customers' ``contact_deleted`` (fields we rely on)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    contact_id = fields.String(required=True)
+    deleted_at = fields.DateTime(required=True)
 
 
 class LeadAssignedPayload(Schema):

@@ -73,6 +73,9 @@ class Lead(Base):
         _partial_index("ix_leads_sla_due_at", ("sla_due_at",), "sla_due_at IS NOT NULL"),
         _partial_index("ix_leads_owner_id_next_contact_at", ("owner_id", "next_contact_at"),
                        "next_contact_at IS NOT NULL"),
+        # The leads a deleted customer or contact leaves (customers' customer_deleted / contact_deleted).
+        _partial_index("ix_leads_customer_id", ("customer_id",), "customer_id IS NOT NULL"),
+        _partial_index("ix_leads_contact_id", ("contact_id",), "contact_id IS NOT NULL"),
     )
 
     @property
@@ -165,3 +168,23 @@ class LeadOwnership(Base):
         Index("ix_lead_ownership_log_user_kind_at", "user_id", "kind", "at"),
         Index("ix_lead_ownership_log_lead_user_kind", "lead_id", "user_id", "kind"),
     )
+
+
+class CustomerReference(Base):
+    """A customer or contact of the customers service, as far as leads knows it: pointed at by a
+    recorded conversion (``recorded_at``) and/or deleted (``deleted_at``, from ``customer_deleted``
+    / ``contact_deleted``). Recording a conversion and hearing of a deletion both write the row of
+    the id they concern, after reading it first: whichever comes first, the second sees it, and two
+    running at once meet at this row (its primary key, its version) and the later one is retried.
+    So a conversion recorded after its customer was deleted never points at it. Not audited: the
+    lead's own entries carry what changed on the lead."""
+    __tablename__ = "customer_references"
+    __audited__ = False
+
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)      # customer | contact
+    ref_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    recorded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}

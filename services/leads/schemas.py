@@ -10,21 +10,44 @@ from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import RAISE, Schema, fields, validate, validates, validates_schema, ValidationError
+from marshmallow import RAISE, Schema, fields, validate, validates_schema, ValidationError
 
+from crm_kit.jsonschema import documented
 from crm_kit.schemas import InputSchema, ListQuery, not_blank, partial_of
 from crm_kit.text import normalize_phone
 from services.leads.domain import DISTRIBUTIONS, FOLLOW_UP_KINDS, MANUAL, SOURCES, STATUSES
 
 
-_EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.timezone.utc)
-_LATEST = dt.datetime(9000, 1, 1, tzinfo=dt.timezone.utc)
+EARLIEST_YEAR, LATEST_YEAR = 1900, 8999
+YEAR_PATTERN = r"^(?:19[0-9]{2}|[2-8][0-9]{3})-"     # the year as written: 1900 to 8999
 
 
+@documented({"pattern": YEAR_PATTERN, "description": f"Years {EARLIEST_YEAR} to {LATEST_YEAR}."})
 def _plausible(value: dt.datetime | None) -> None:
     # Far-off years overflow date arithmetic and time zone conversion: refuse them as input.
-    if value is not None and not (_EARLIEST <= value <= _LATEST):
-        raise ValidationError("Must be between 1900 and 9000.")
+    if value is not None and not (EARLIEST_YEAR <= value.year <= LATEST_YEAR):
+        raise ValidationError(f"The year must be between {EARLIEST_YEAR} and {LATEST_YEAR}.")
+
+
+# A phone number: any text with at least 5 digits (ASCII or full-width) once a +86 / 0086 prefix is
+# dropped (``normalize_phone``). As a pattern, digits D, anything else S: 5 to 8 digits not starting
+# 0086, or 9 and more.
+_D, _S = "[0-9０-９]", "[^0-9０-９]*"
+PHONE_PATTERN = (
+    rf"^{_S}(?:[1-9１-９]{_S}(?:{_D}{_S}){{4,}}"
+    rf"|[0０]{_S}[1-9１-９]{_S}(?:{_D}{_S}){{3,}}"
+    rf"|[0０]{_S}[0０]{_S}[0-79０-７９]{_S}(?:{_D}{_S}){{2,}}"
+    rf"|[0０]{_S}[0０]{_S}[8８]{_S}[0-57-9０-５７-９]{_S}(?:{_D}{_S}){{1,}}"
+    rf"|(?:{_D}{_S}){{9,}})$")
+
+
+@documented({"pattern": PHONE_PATTERN,
+             "description": "At least 5 digits once a +86 / 0086 prefix is dropped; other characters "
+                            "(spaces, dashes, brackets) are ignored."})
+def phone_number(value: str | None) -> None:
+    key = normalize_phone(value) if value is not None else ""
+    if value is not None and (key is None or len(key) < 5):
+        raise ValidationError("Not a valid phone number.")
 
 
 def _when(**kwargs):
@@ -43,7 +66,7 @@ class LeadCreate(InputSchema):
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     company = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    phone = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=40), phone_number])
     email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
     source = fields.String(load_default="other", validate=validate.OneOf(SOURCES))
     campaign_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
@@ -51,12 +74,6 @@ class LeadCreate(InputSchema):
     industry = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=5000))
     pool_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
-
-    @validates("phone")
-    def _phone(self, value, **kwargs):
-        key = normalize_phone(value) if value is not None else ""
-        if value is not None and (key is None or len(key) < 5):
-            raise ValidationError("Not a valid phone number.")
 
 
 # pool_id changes only through the pool actions (assign, claim, return), never by an edit.
@@ -226,7 +243,10 @@ _days = dict(validate=validate.Range(min=1, max=3650))
 
 
 class LeadPoolCreate(InputSchema):
-    """A lead pool (线索池) and its rules; ``null`` limits mean no limit."""
+    """A lead pool (线索池) and its rules; ``null`` limits mean no limit. Rules between fields:
+    ``default_assignee_id`` only in a ``manual`` pool, and one of its ``member_ids``;
+    ``recycle_warning_days`` needs ``recycle_after_days`` and must be fewer days; every id in
+    ``admin_ids`` / ``member_ids`` is a user's."""
 
     class Meta(InputSchema.Meta):
         server_owned = ("rr_cursor", "created_by")
@@ -275,7 +295,9 @@ def pool_rule_errors(data: dict) -> dict:
 
 LeadPoolUpdate = partial_of(LeadPoolCreate, "LeadPoolUpdate",
                             doc="Change a pool: only the fields given change (admin_ids / member_ids replace "
-                                "the whole list).")
+                                "the whole list). The rules between fields hold for the pool as changed: "
+                                "default_assignee_id only in a manual pool and one of its members; "
+                                "recycle_warning_days fewer than recycle_after_days.")
 
 
 class LeadPoolOut(Schema):

@@ -174,3 +174,11 @@ class LeadsService(CrmService):
     @event_handler("customers", "customer_converted_from_lead")
     def handle_customer_converted_from_lead(self, envelope):
         application.record_conversion(self.db, envelope)
+
+    @event_handler("customers", "customer_deleted")
+    def handle_customer_deleted(self, envelope):
+        application.record_customer_deleted(self.db, envelope)
+
+    @event_handler("customers", "contact_deleted")
+    def handle_contact_deleted(self, envelope):
+        application.record_contact_deleted(self.db, envelope)

@@ -221,6 +221,9 @@ def customer_by_hand_updated_and_deleted(dbs):
                                              {"name": "Keller Logistik GmbH", "industry": "Logistics"})
     customers_app.create_contact(dbs("customers").uow(), ADMIN,
                                  {"customer_id": customer["id"], "name": "Maria Keller", "is_primary": True})
+    other = customers_app.create_contact(dbs("customers").uow(), ADMIN,
+                                         {"customer_id": customer["id"], "name": "Jonas Keller"})
+    customers_app.delete_contact(dbs("customers").uow(), ADMIN, other["id"], other["version"])
     updated = customers_app.update_customer(dbs("customers").uow(), ADMIN, customer["id"], {"level": "A"}, 1)
     customers_app.delete_customer(dbs("customers").uow(), ADMIN, customer["id"], updated["version"])
 
@@ -266,7 +269,7 @@ PRODUCER_SCENARIOS = [
     Producing("leads", lead_pool_lifecycle, frozenset({
         "lead_created", "lead_assigned", "lead_status_changed", "lead_returned", "lead_recycled"})),
     Producing("customers", customer_by_hand_updated_and_deleted,
-              frozenset({"customer_created", "customer_updated", "customer_deleted"})),
+              frozenset({"customer_created", "contact_deleted", "customer_updated", "customer_deleted"})),
 ]
 
 
@@ -299,6 +302,28 @@ def conversion_recorded(dbs, payload: dict) -> None:
     assert (lead.customer_id, lead.contact_id) == (payload["customer_id"], payload["contact_id"])
 
 
+def lead_points_at(customer_id: Callable, contact_id: Callable):
+    """customer_deleted / contact_deleted change the leads pointing at what they name: one does."""
+    def prepare(dbs, envelope: dict) -> dict:
+        payload = envelope["payload"]
+        lead = create_lead(dbs)
+        leads_app.record_conversion(dbs("leads").uow(), {"event_id": "answer-1", "payload": {
+            "lead_id": lead["id"], "customer_id": customer_id(payload), "contact_id": contact_id(payload),
+            "customer_created": True}})
+        stored = dbs("leads").get(Lead, lead["id"])
+        assert (stored.customer_id, stored.contact_id) == (customer_id(payload), contact_id(payload))
+        return envelope
+    return prepare
+
+
+def leads_lost(*fields):
+    def check(dbs, payload: dict) -> None:
+        with dbs("leads").session_factory() as session:
+            leads = session.scalars(select(Lead)).all()
+        assert leads and all(getattr(lead, field) is None for lead in leads for field in fields), fields
+    return check
+
+
 def customer_exists(dbs, payload: dict) -> None:
     with dbs("customers").session_factory() as session:
         customer = session.scalars(select(Customer).where(Customer.source_lead_id == payload["lead_id"])).one()
@@ -329,6 +354,12 @@ CONSUMER_SCENARIOS = {
         Consuming(customers_app.on_lead_converted, customer_exists),
     ("customers", "customer_converted_from_lead", "leads.handle_customer_converted_from_lead"):
         Consuming(leads_app.record_conversion, conversion_recorded, prepare=lead_exists),
+    ("customers", "customer_deleted", "leads.handle_customer_deleted"):
+        Consuming(leads_app.record_customer_deleted, leads_lost("customer_id", "contact_id"),
+                  prepare=lead_points_at(lambda p: p["customer_id"], lambda p: p["contact_ids"][0])),
+    ("customers", "contact_deleted", "leads.handle_contact_deleted"):
+        Consuming(leads_app.record_contact_deleted, leads_lost("contact_id"),
+                  prepare=lead_points_at(lambda p: p["customer_id"], lambda p: p["contact_id"])),
 }
 CONSUMER_PAIRS = [(e["producer"], e["name"], c["handler"]) for e in CATALOGUE["events"] for c in e["consumers"]]
 

@@ -197,6 +197,18 @@ class Platform:
         delete_vhost(self.vhost)
         if self.backend == "postgresql":
             drop_pg_databases(self.db_urls)
+        self.check_logs()
+
+    # Lines no run may log: the kit's own alarms about a service's code (see crm_kit.dependencies).
+    FORBIDDEN_LOG_LINES = ("committed without recording its reply",)
+
+    def check_logs(self) -> None:
+        """Fail (at teardown) when a process logged what must never happen: a writing RPC whose reply
+        is not recorded with its effect would be applied twice on redelivery."""
+        found = [f"{path.name}: {line[:300]}" for path in sorted(self.workdir.glob("*.log"))
+                 for line in path.read_text(errors="replace").splitlines()
+                 if any(text in line for text in self.FORBIDDEN_LOG_LINES)]
+        assert not found, "\n".join(found[:20])
 
     def log(self, name: str, replica: int = 0) -> str:
         path = self.workdir / f"{name}-{replica}.log"

@@ -106,3 +106,52 @@ def test_an_export_cut_short_by_a_hung_service_is_an_incomplete_transfer_not_a_s
         lines = [json.loads(line) for line in platform.log("gateway").splitlines() if line.startswith("{")]
         return [line for line in lines if line.get("request_id") == request_id and "broke" in line["message"]]
     assert "leads" in platform.eventually(logged)[0]["message"]
+
+
+def _named(platform, name: str) -> list:
+    resp = platform.get("/api/v1/leads", params={"q": name, "limit": 200})
+    assert resp.status_code == 200, resp.text
+    return [lead for lead in resp.json()["items"] if lead["name"] == name]
+
+
+def _after_the_backlog(platform) -> None:
+    """Once leads answers again, whatever waited for it has been taken (prefetched requests too)."""
+    _answers_again(platform)
+    marker = f"marker-{new_id()}"
+    assert platform.post("/api/v1/leads", json={"name": marker}).status_code == 201
+    assert _named(platform, marker)
+
+
+def test_a_create_answered_503_at_its_deadline_is_not_carried_out_later(platform):
+    """The request waited in the queue (or in the hung process) past its deadline: the gateway said
+    503, so the service must not create the lead when it comes back (x-crm-deadline, expiration)."""
+    name = f"late-{new_id()}"
+    leads = platform.procs["leads"][0]
+    leads.send_signal(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        resp = platform.post("/api/v1/leads", json={"name": name})
+        _assert_503(resp, "leads", time.monotonic() - started, waited=True)
+        assert int(resp.headers["Retry-After"]) >= 1
+    finally:
+        leads.send_signal(signal.SIGCONT)
+    _after_the_backlog(platform)
+    assert _named(platform, name) == []
+
+
+def test_a_retry_under_the_same_idempotency_key_after_a_503_creates_exactly_once(platform):
+    name = f"retried-{new_id()}"
+    key = {"Idempotency-Key": f"key-{new_id()}"}
+    leads = platform.procs["leads"][0]
+    leads.send_signal(signal.SIGSTOP)
+    try:
+        assert platform.post("/api/v1/leads", json={"name": name}, headers=key).status_code == 503
+    finally:
+        leads.send_signal(signal.SIGCONT)
+    _answers_again(platform)
+    retried = platform.post("/api/v1/leads", json={"name": name}, headers=key)
+    assert retried.status_code == 201, retried.text
+    again = platform.post("/api/v1/leads", json={"name": name}, headers=key)
+    assert again.status_code == 201 and again.json()["id"] == retried.json()["id"]
+    _after_the_backlog(platform)
+    assert [lead["id"] for lead in _named(platform, name)] == [retried.json()["id"]]

@@ -1,5 +1,6 @@
 """A redelivered event changes nothing: the same lead_converted twice makes one customer."""
 import datetime as dt
+import json
 import re
 
 import requests
@@ -55,6 +56,11 @@ def test_same_event_delivered_twice_creates_one_customer(platform):
     matches = [c for c in all_customers(platform) if c["source_lead_id"] == lead_id]
     assert len(matches) == 1
     assert matches[0]["name"] == company and len(matches[0]["contacts"]) == 1
+    # A duplicate is business as usual: one INFO line, no ERROR and no traceback to wake an SRE.
+    lines = [json.loads(line) for line in platform.log("customers").splitlines() if line.startswith("{")]
+    mine = [line for line in lines if line.get("request_id") == envelope["correlation_id"]]
+    assert any(line["level"] == "INFO" and line["message"].endswith("duplicate") for line in mine), mine
+    assert not [line for line in mine if line["level"] in ("ERROR", "CRITICAL") or "exc_info" in line], mine
 
 
 def test_queues_have_dead_letter_policy(platform):

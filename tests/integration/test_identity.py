@@ -3,6 +3,7 @@ import datetime as dt
 
 import jwt
 import pytest
+import requests
 
 from crm_kit.ids import new_id
 from gateway.tokens import AUDIENCE, ISSUER
@@ -164,10 +165,29 @@ def test_idempotency_key_returns_the_first_result(platform):
     assert problem(platform.post("/api/v1/leads", json=body), 409)["existing_id"] == first.json()["id"]
 
 
+def test_an_idempotency_key_after_an_error_replays_the_error_not_409(platform):
+    """A first attempt that ended in a typed error (422, 409) kept the key "in progress" for 24 hours."""
+    key = f"key-{new_id()}"
+    invalid = {"name": "", "source": "carrier-pigeon"}
+    first = problem(platform.post("/api/v1/leads", json=invalid, headers={"Idempotency-Key": key}), 422)
+    again = platform.post("/api/v1/leads", json=invalid, headers={"Idempotency-Key": key})
+    assert problem(again, 422) == first and again.headers["Idempotent-Replayed"] == "true"
+
+    phone = "135" + new_id()[-8:].translate(str.maketrans("abcdef", "123456"))
+    taken = platform.post("/api/v1/leads", json={"name": "First", "phone": phone}).json()
+    key, body = f"key-{new_id()}", {"name": "Second", "phone": phone}
+    dup = problem(platform.post("/api/v1/leads", json=body, headers={"Idempotency-Key": key}), 409)
+    assert dup["existing_id"] == taken["id"]
+    replay = platform.post("/api/v1/leads", json=body, headers={"Idempotency-Key": key})
+    assert problem(replay, 409) == dup and replay.headers["Idempotent-Replayed"] == "true"
+    problem(platform.post("/api/v1/leads", json=body, headers={"Idempotency-Key": "not a key"}), 422)
+
+
 @pytest.fixture(scope="module")
 def limited_gateway(tmp_path_factory):
     plat = Platform(tmp_path_factory.mktemp("limited"), services=("gateway",),
-                    extra_env={"RATE_LIMIT_TOKEN_PER_IP": "3/minute", "RATE_LIMIT_API_PER_USER": "4/minute"})
+                    extra_env={"RATE_LIMIT_TOKEN_PER_IP": "3/minute", "RATE_LIMIT_TOKEN_PER_USER": "3/minute",
+                               "RATE_LIMIT_API_PER_USER": "4/minute"})
     try:
         plat.start()
         yield plat
@@ -190,3 +210,30 @@ def test_rate_limits_answer_429_with_retry_after(limited_gateway):
     limited = plat.get("/api/v1/me", token=token)
     problem(limited, 429)
     assert int(limited.headers["Retry-After"]) >= 1
+
+
+def _from(address: str) -> requests.Session:
+    """A client whose connections leave from ``address`` (any 127.x.y.z reaches the gateway on 127.0.0.1)."""
+    class Source(requests.adapters.HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            kwargs["source_address"] = (address, 0)
+            super().init_poolmanager(*args, **kwargs)
+    session = requests.Session()
+    session.mount("http://", Source())
+    return session
+
+
+def test_nobody_can_lock_a_user_out_by_failing_to_sign_in_as_them(limited_gateway):
+    """The per-username limit counts per username *and* client IP: guesses from elsewhere, however many,
+    never refuse the user's own sign-in."""
+    plat = limited_gateway
+    url = plat.base_url + "/api/v1/auth/token"
+    wrong = {"username": "admin", "password": "not-the-password"}
+    for attacker in ("127.0.0.2", "127.0.0.3"):     # 6 wrong passwords for admin: twice the per-username limit
+        client = _from(attacker)
+        for _ in range(3):
+            assert client.post(url, json=wrong, timeout=15).status_code == 401
+        assert client.post(url, json=wrong, timeout=15).status_code == 429   # the guesser is stopped
+    mine = _from("127.0.0.4").post(url, json={"username": "admin", "password": "admin-password-for-tests"},
+                                   timeout=15)
+    assert mine.status_code == 200, mine.text                                 # the user is not

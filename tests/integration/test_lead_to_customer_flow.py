@@ -101,3 +101,52 @@ def test_health_and_readiness(platform):
     for name in ("leads", "customers", "sales", "billing", "marketing", "support", "analytics"):
         r = requests.get(f"http://127.0.0.1:{platform.metrics_ports[name]}/readyz", timeout=5)
         assert r.status_code == 200 and r.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+
+def converted_lead_with_customer(platform) -> dict:
+    lead = create_lead(platform).json()
+    assert platform.post(f"/api/v1/leads/{lead['id']}/convert", json={}).status_code == 200
+
+    def lead_with_customer():
+        body = platform.get(f"/api/v1/leads/{lead['id']}").json()
+        return body if body["customer_id"] and body["contact_id"] else None
+
+    return platform.eventually(lead_with_customer)
+
+
+def test_deleting_the_customer_of_a_converted_lead_clears_it_on_the_lead(platform):
+    """No lead points at nothing: customers' customer_deleted reaches leads."""
+    lead = converted_lead_with_customer(platform)
+    customer = platform.get(f"/api/v1/customers/{lead['customer_id']}").json()
+    request_id = f"delete-customer-{new_id()}"
+    deleted = platform.request("DELETE", f"/api/v1/customers/{customer['id']}",
+                               headers={"If-Match": str(customer["version"]), "X-Request-ID": request_id})
+    assert deleted.status_code == 204, deleted.text
+    assert platform.get(f"/api/v1/customers/{customer['id']}").status_code == 404
+
+    def lead_without_customer():
+        body = platform.get(f"/api/v1/leads/{lead['id']}").json()
+        return body if body["customer_id"] is None else None
+
+    final = platform.eventually(lead_without_customer)
+    assert final["contact_id"] is None and final["status"] == "converted"
+    history = platform.get(f"/api/v1/leads/{lead['id']}/history").json()["items"]
+    entry = next(e for e in history if e["action"] == "customer_deleted")
+    assert entry["changes"] == {"customer_id": [customer["id"], None], "contact_id": [lead["contact_id"], None]}
+    assert entry["actor_id"] == platform.get("/api/v1/me").json()["id"]
+    assert entry["request_id"] == request_id
+
+
+def test_deleting_the_contact_of_a_converted_lead_clears_it_on_the_lead(platform):
+    lead = converted_lead_with_customer(platform)
+    contact = platform.get(f"/api/v1/contacts/{lead['contact_id']}").json()
+    deleted = platform.request("DELETE", f"/api/v1/contacts/{contact['id']}",
+                               headers={"If-Match": str(contact["version"])})
+    assert deleted.status_code == 204, deleted.text
+
+    def lead_without_contact():
+        body = platform.get(f"/api/v1/leads/{lead['id']}").json()
+        return body if body["contact_id"] is None else None
+
+    final = platform.eventually(lead_without_contact)
+    assert final["customer_id"] == lead["customer_id"]

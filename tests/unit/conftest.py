@@ -32,11 +32,11 @@ class ServiceDb:
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
         self.committed: list[list[str]] = []   # what on_commit was told, per commit
 
-    def uow(self, inbox_key=None, headers=None, on_commit="record") -> UnitOfWork:
+    def uow(self, inbox_key=None, headers=None, on_commit="record", request=None) -> UnitOfWork:
         callback = (lambda rows: self.committed.append([r["id"] for r in rows])) if on_commit == "record" \
             else on_commit
         return UnitOfWork(self.session_factory, self.producer, self.metadata,
-                          on_commit=callback, inbox_key=inbox_key, headers=headers)
+                          on_commit=callback, inbox_key=inbox_key, headers=headers, request=request)
 
     def session(self):
         return self.session_factory()

@@ -7,7 +7,8 @@ from crm_kit.errors import Forbidden, NotFound, ValidationFailed
 from crm_kit.events import EnvelopeSchema
 from crm_kit.uow import DuplicateEvent
 from services.customers import application as app
-from services.customers.events import CustomerConvertedFromLeadPayload, CustomerCreatedPayload
+from services.customers.events import (
+    ContactDeletedPayload, CustomerConvertedFromLeadPayload, CustomerCreatedPayload, CustomerDeletedPayload)
 from services.customers.models import Base, Contact, Customer
 from services.leads import application as leads_app
 from services.leads.models import Base as LeadsBase, Lead
@@ -182,6 +183,67 @@ def test_full_round_trip_back_to_leads(db, leads_db):
     [customer] = db.all(Customer)
     [contact] = db.all(Contact)
     assert (lead.customer_id, lead.contact_id) == (customer.id, contact.id)
+
+
+def _answer_leads(db, leads_db):
+    """leads handles customers' answer, as its handler would."""
+    answer = db.outbox("customer_converted_from_lead")[-1].body
+    leads_app.record_conversion(
+        leads_db.uow(inbox_key=("leads.handle_customer_converted_from_lead", answer["event_id"])), answer)
+
+
+def _tell_leads(db, leads_db, event_type, use_case):
+    [row] = db.outbox(event_type)
+    use_case(leads_db.uow(inbox_key=(f"leads.handle_{event_type}", row.body["event_id"])), row.body)
+    return row.body
+
+
+def test_deleting_a_customer_leaves_no_lead_pointing_at_it(db, leads_db):
+    """lead_converted -> customers -> leads records the ids; the customer is deleted ->
+    customer_deleted -> the lead's customer and contact ids are cleared."""
+    env = converted(leads_db)
+    handle(db, env)
+    _answer_leads(db, leads_db)
+    [customer], [contact] = db.all(Customer), db.all(Contact)
+    app.delete_customer(db.uow(), MEMBER_1, customer.id, customer.version)
+    event = _tell_leads(db, leads_db, "customer_deleted", leads_app.record_customer_deleted)
+    assert CustomerDeletedPayload().validate(event["payload"]) == {}
+    assert (event["payload"]["customer_id"], event["payload"]["contact_ids"]) == (customer.id, [contact.id])
+    [lead] = leads_db.all(Lead)
+    assert (lead.customer_id, lead.contact_id) == (None, None)
+
+
+def test_customer_deleted_before_leads_heard_of_it(db, leads_db):
+    """Deleted right after it was created: leads hears customer_deleted before the answer."""
+    handle(db, converted(leads_db))
+    [customer] = db.all(Customer)
+    app.delete_customer(db.uow(), MEMBER_1, customer.id, None)
+    _tell_leads(db, leads_db, "customer_deleted", leads_app.record_customer_deleted)
+    _answer_leads(db, leads_db)
+    [lead] = leads_db.all(Lead)
+    assert (lead.customer_id, lead.contact_id) == (None, None)
+
+
+def test_deleting_a_contact_emits_contact_deleted_and_leads_forget_it(db, leads_db):
+    handle(db, converted(leads_db))
+    _answer_leads(db, leads_db)
+    [contact] = db.all(Contact)
+    app.delete_contact(db.uow(), MEMBER_1, contact.id, contact.version)
+    event = _tell_leads(db, leads_db, "contact_deleted", leads_app.record_contact_deleted)
+    assert ContactDeletedPayload().validate(event["payload"]) == {}
+    assert event["producer"] == "customers"
+    assert {k: v for k, v in event["payload"].items() if k != "deleted_at"} == {
+        "contact_id": contact.id, "customer_id": contact.customer_id, "was_primary": True}
+    [lead] = leads_db.all(Lead)
+    assert (lead.customer_id, lead.contact_id) == (contact.customer_id, None)
+
+
+def test_a_refused_contact_delete_emits_nothing(db, leads_db):
+    handle(db, converted(leads_db))
+    [contact] = db.all(Contact)
+    with pytest.raises(NotFound):
+        app.delete_contact(db.uow(), MEMBER_2, contact.id, None)
+    assert db.outbox("contact_deleted") == [] and db.count(Contact) == 1
 
 
 # -- reads -------------------------------------------------------------------------

@@ -8,12 +8,14 @@ import pytest
 from marshmallow import ValidationError
 
 from crm_kit.context import principal_var, request_id_var
-from crm_kit.errors import Duplicate, Forbidden, InvalidState, NotFound, ValidationFailed
+from sqlalchemy.exc import IntegrityError
+
+from crm_kit.errors import Duplicate, Forbidden, InvalidState, NotFound, StaleVersion, ValidationFailed
 from crm_kit.events import EnvelopeSchema
 from crm_kit.uow import DuplicateEvent
 from services.leads import application as app
 from services.leads.events import LEAD_CONVERTED, LeadConvertedPayload
-from services.leads.models import Base, Lead
+from services.leads.models import Base, CustomerReference, Lead
 from tests.unit.conftest import ADMIN, MANAGER_D1, MANAGER_D2, MEMBER_1, MEMBER_2, MEMBER_SUB, SYSTEM
 
 SERVER_MSG = "This field is set by the server and cannot be written."
@@ -366,6 +368,176 @@ def test_record_conversion_invalid_payload_changes_nothing(db):
     with pytest.raises((ValidationFailed, ValidationError)):
         app.record_conversion(db.uow(), {"event_id": "e", "payload": {"lead_id": lead["id"]}})
     assert db.all(Lead)[0].customer_id is None
+
+
+# -- customer_deleted / contact_deleted: no lead points at what customers deleted ------
+
+DELETED_HANDLER, CONTACT_HANDLER = "leads.handle_customer_deleted", "leads.handle_contact_deleted"
+
+
+def _customer_deleted(customer_id="cust-1", contact_ids=("cont-1",), event_id="evt-cd-1", actor="user-9"):
+    return {"event_id": event_id, "event_type": "customer_deleted", "actor": actor, "payload": {
+        "customer_id": customer_id, "name": "Acme Ltd", "owner_id": "user-1", "department_id": "d1",
+        "contact_ids": list(contact_ids), "deleted_at": "2024-11-27T16:45:00+00:00"}}
+
+
+def _contact_deleted(contact_id="cont-1", customer_id="cust-1", event_id="evt-kd-1", actor="user-9"):
+    return {"event_id": event_id, "event_type": "contact_deleted", "actor": actor, "payload": {
+        "contact_id": contact_id, "customer_id": customer_id, "was_primary": True,
+        "deleted_at": "2024-11-27T16:40:00+00:00"}}
+
+
+def _converted(db, phone, customer_id="cust-1", contact_id="cont-1", event_id=None):
+    """A converted lead whose conversion customers answered (recorded)."""
+    lead = create(db, phone=phone)
+    app.convert_lead(db.uow(), MEMBER_1, lead["id"], {})
+    app.record_conversion(db.uow(inbox_key=("leads.handle_customer_converted_from_lead", event_id or phone)),
+                          _answer(lead["id"], customer_id=customer_id, contact_id=contact_id))
+    return lead["id"]
+
+
+def _ids(db, lead_id):
+    with db.session() as s:
+        lead = s.get(Lead, lead_id)
+        return lead.customer_id, lead.contact_id
+
+
+def test_customer_deleted_clears_the_leads_pointing_at_it_audited(db):
+    first = _converted(db, "13800000001")
+    linked = _converted(db, "13800000002", contact_id="cont-2")       # linked by name: same customer
+    other = _converted(db, "13800000003", customer_id="cust-9", contact_id="cont-9")
+
+    app.record_customer_deleted(db.uow(inbox_key=(DELETED_HANDLER, "evt-cd-1")),
+                                _customer_deleted(contact_ids=["cont-1", "cont-2"]))
+
+    assert _ids(db, first) == (None, None) and _ids(db, linked) == (None, None)
+    assert _ids(db, other) == ("cust-9", "cont-9")
+    entry = app.lead_history(db.uow(), ADMIN, first, {})["items"][0]
+    assert (entry["action"], entry["actor_id"]) == ("customer_deleted", "user-9")
+    assert entry["changes"] == {"customer_id": ["cust-1", None], "contact_id": ["cont-1", None]}
+    assert [e["action"] for e in app.lead_history(db.uow(), ADMIN, other, {})["items"]][0] == "conversion_recorded"
+    assert db.outbox() and {r.event_type for r in db.outbox()} <= {"lead_created", "lead_converted"}  # no new events
+
+
+def test_customer_deleted_before_its_conversion_answer_is_never_recorded(db):
+    """The customer was deleted right after it was created: customer_deleted is handled first."""
+    lead = create(db)
+    app.convert_lead(db.uow(), MEMBER_1, lead["id"], {})
+    app.record_customer_deleted(db.uow(inbox_key=(DELETED_HANDLER, "evt-cd-1")), _customer_deleted())
+    app.record_conversion(db.uow(inbox_key=("leads.handle_customer_converted_from_lead", "evt-ccfl-1")),
+                          _answer(lead["id"]))
+    assert _ids(db, lead["id"]) == (None, None)
+    assert db.all(Lead)[0].status == "converted"
+
+
+def test_contact_of_a_deleted_customer_is_not_recorded_either(db):
+    """The customer's own row says deleted; its contacts go with it even when the event did not
+    list the one this answer names."""
+    lead = create(db)
+    app.record_customer_deleted(db.uow(), _customer_deleted(contact_ids=[]))
+    app.record_conversion(db.uow(), _answer(lead["id"], contact_id="cont-new"))
+    assert _ids(db, lead["id"]) == (None, None)
+
+
+def test_contact_deleted_clears_only_the_contact(db):
+    lead = _converted(db, "13800000001")
+    other = _converted(db, "13800000002", contact_id="cont-2")
+    app.record_contact_deleted(db.uow(inbox_key=(CONTACT_HANDLER, "evt-kd-1")), _contact_deleted())
+    assert _ids(db, lead) == ("cust-1", None) and _ids(db, other) == ("cust-1", "cont-2")
+    entry = app.lead_history(db.uow(), ADMIN, lead, {})["items"][0]
+    assert (entry["action"], entry["actor_id"], entry["changes"]) == (
+        "contact_deleted", "user-9", {"contact_id": ["cont-1", None]})
+
+
+def test_contact_deleted_before_the_conversion_answer(db):
+    lead = create(db)
+    app.record_contact_deleted(db.uow(), _contact_deleted())
+    app.record_conversion(db.uow(), _answer(lead["id"]))
+    assert _ids(db, lead["id"]) == ("cust-1", None)
+
+
+def test_deletions_are_idempotent(db):
+    lead = _converted(db, "13800000001")
+    key = (DELETED_HANDLER, "evt-cd-1")
+    app.record_customer_deleted(db.uow(inbox_key=key), _customer_deleted())
+    history = app.lead_history(db.uow(), ADMIN, lead, {})["items"]
+    with pytest.raises(DuplicateEvent):                  # the same event again: nothing at all
+        app.record_customer_deleted(db.uow(inbox_key=key), _customer_deleted())
+    # The same news under another event id (a producer's retry) changes nothing either.
+    app.record_customer_deleted(db.uow(inbox_key=(DELETED_HANDLER, "evt-cd-2")),
+                                _customer_deleted(event_id="evt-cd-2"))
+    app.record_contact_deleted(db.uow(inbox_key=(CONTACT_HANDLER, "evt-kd-1")), _contact_deleted())
+    assert app.lead_history(db.uow(), ADMIN, lead, {})["items"] == history
+    assert _ids(db, lead) == (None, None)
+    refs = {(r.kind, r.ref_id): r.deleted_at for r in db.all(CustomerReference)}
+    assert refs == {("customer", "cust-1"): dt.datetime(2024, 11, 27, 16, 45, tzinfo=dt.timezone.utc),
+                    ("contact", "cont-1"): dt.datetime(2024, 11, 27, 16, 45, tzinfo=dt.timezone.utc)}
+
+
+@pytest.mark.parametrize("handle, payload, field", [
+    (app.record_customer_deleted, {"customer_id": None, "contact_ids": [], "deleted_at": "2024-11-27T16:45:00Z"},
+     "customer_id"),
+    (app.record_customer_deleted, {"customer_id": "c", "deleted_at": "2024-11-27T16:45:00Z"}, "contact_ids"),
+    (app.record_contact_deleted, {"deleted_at": "2024-11-27T16:45:00Z"}, "contact_id"),
+    (app.record_contact_deleted, {"contact_id": "k", "deleted_at": "yesterday"}, "deleted_at"),
+])
+def test_deletion_with_an_invalid_payload_is_validation_failed(db, handle, payload, field):
+    with pytest.raises(ValidationFailed) as info:
+        handle(db.uow(), {"event_id": "e", "payload": payload})
+    assert field in info.value.errors
+    assert db.all(CustomerReference) == []
+
+
+def _between(monkeypatch, run):
+    """Run ``run()`` once, right after the next use case read its customer references (the
+    moment two handlers running at once can interleave), as a second handler would."""
+    real, done = app._references, []
+
+    def references(session, ids):
+        out = real(session, ids)
+        if not done:
+            done.append(True)
+            run()
+        return out
+    monkeypatch.setattr(app, "_references", references)
+
+
+@pytest.mark.parametrize("known", [False, True], ids=["first-lead-of-the-customer", "customer-known"])
+def test_a_conversion_racing_the_deletion_is_retried_and_not_recorded(db, monkeypatch, known):
+    """The answer read 'not deleted', then the deletion committed (finding no lead pointing at
+    the customer yet): the answer's commit meets the deletion's write and fails; retried (as the
+    kit retries a failing handler), it leaves the lead without the deleted customer."""
+    if known:
+        _converted(db, "13800000009")           # another lead already points at cust-1
+    lead = create(db)
+    app.convert_lead(db.uow(), MEMBER_1, lead["id"], {})
+    key = ("leads.handle_customer_converted_from_lead", "evt-ccfl-1")
+    _between(monkeypatch, lambda: app.record_customer_deleted(db.uow(inbox_key=(DELETED_HANDLER, "evt-cd-1")),
+                                                              _customer_deleted()))
+    with pytest.raises((StaleVersion, IntegrityError)):
+        app.record_conversion(db.uow(inbox_key=key), _answer(lead["id"]))
+    assert _ids(db, lead["id"]) == (None, None)
+    app.record_conversion(db.uow(inbox_key=key), _answer(lead["id"]))           # the retry
+    assert _ids(db, lead["id"]) == (None, None)
+    assert all(ids == (None, None) for ids in (_ids(db, row.id) for row in db.all(Lead)))
+
+
+@pytest.mark.parametrize("known", [False, True], ids=["first-lead-of-the-customer", "customer-known"])
+def test_a_deletion_racing_the_conversion_is_retried_and_clears_it(db, monkeypatch, known):
+    """The deletion read the customer's row, then the answer committed: the deletion's commit
+    fails; retried, it finds the lead and clears it."""
+    if known:
+        _converted(db, "13800000009")
+    lead = create(db)
+    app.convert_lead(db.uow(), MEMBER_1, lead["id"], {})
+    _between(monkeypatch, lambda: app.record_conversion(
+        db.uow(inbox_key=("leads.handle_customer_converted_from_lead", "evt-ccfl-1")), _answer(lead["id"])))
+    key = (DELETED_HANDLER, "evt-cd-1")
+    with pytest.raises((StaleVersion, IntegrityError)):
+        app.record_customer_deleted(db.uow(inbox_key=key), _customer_deleted())
+    assert _ids(db, lead["id"]) == ("cust-1", "cont-1")
+    app.record_customer_deleted(db.uow(inbox_key=key), _customer_deleted())   # the retry
+    assert all(ids == (None, None) for ids in (_ids(db, row.id) for row in db.all(Lead)))
 
 
 def test_leads_are_dumped_exactly_as_leadout_dumps_them(db):

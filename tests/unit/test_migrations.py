@@ -50,3 +50,25 @@ def test_migrations_build_the_schema_the_models_declare(name, tmp_path):
 
 def _ddl(sql: str) -> str:
     return " ".join(sql.replace('"', "").replace("IF NOT EXISTS ", "").split())
+
+
+def test_a_database_built_before_the_kit_branch_upgrades_in_place(tmp_path):
+    """Databases built when each service's first revision still created the kit's tables: the
+    kit's first revision finds them and leaves them alone, the later ones are applied."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade("customers", url)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:     # as such a database looks: its service's revision only
+            connection.execute(text("DROP TABLE handled_requests"))
+            connection.execute(text("DELETE FROM alembic_version WHERE version_num LIKE 'kit%'"))
+            connection.execute(text("INSERT INTO outbox (id, event_type, exchange, body, headers, created_at, "
+                                    "attempts) VALUES ('e1', 't', 'x', '{}', '{}', '2026-01-01', 0)"))
+        upgrade("customers", url)
+        with engine.connect() as connection:
+            versions = {row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))}
+            kept = connection.execute(text("SELECT count(*) FROM outbox")).scalar()
+            diff = compare_metadata(MigrationContext.configure(connection), _metadata("customers"))
+    finally:
+        engine.dispose()
+    assert "kit0002" in versions and kept == 1 and diff == []

@@ -65,6 +65,17 @@ def _b64(raw: bytes) -> str:
     _b64(json.dumps("after").encode()),
     _b64(b"\xff\xfe\x00"),
     "é",
+    _b64(json.dumps({"after": "id\u0000"}).encode()),            # no database compares a NUL
+    _b64(json.dumps({"after": "\ud800"}).encode()),              # nor an unpaired surrogate
+    _b64(json.dumps({"after": "x", "as_of": "\udfff"}).encode()),
+    _b64(json.dumps({"after": "x", "\u0000": 1}).encode()),
+    _b64(json.dumps({"after": "x" * 101}).encode()),
+    _b64(json.dumps({"after": "x", "left": float("nan")}).encode()),
+    _b64(("[" * 5000 + "]" * 5000).encode()),
+    encode_cursor("id-01") + "\x00",                                # NUL in the cursor itself
+    encode_cursor("id-01")[:4] + "\ud800" + encode_cursor("id-01")[4:],
+    encode_cursor("id-01").replace("e", "+", 1),                  # not URL-safe base64
+    "A" * 2001,
 ])
 def test_invalid_cursor_is_a_validation_error(bad):
     with pytest.raises(ValidationFailed) as info:

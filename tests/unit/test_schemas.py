@@ -276,3 +276,81 @@ def test_audit_created_sharing_equals_created_row_by_row():
     for row in (dict(template, id="a", name="Ann", email=None), dict(template, id="b", name="Bob", email="b@x.io")):
         assert changes(row) == audit.created(row, columns)
     assert changes(dict(template, id="a", name="Ann"))["at"] == [None, "2026-01-02T00:00:00+00:00"]
+
+
+# -- the JSON Schema states every rule (crm_kit.jsonschema) ------------------------------------------------
+import datetime as _dt  # noqa: E402
+import re  # noqa: E402
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+from marshmallow import ValidationError  # noqa: E402
+
+from crm_kit.jsonschema import documented, json_schema  # noqa: E402
+from services.leads import schemas as lead_schemas  # noqa: E402
+
+
+def _accepts(validator, value) -> bool:
+    try:
+        validator(value)
+        return True
+    except ValidationError:
+        return False
+
+
+_PHONE_TEXT = st.text(st.sampled_from(list("0123456789０１２３４５６７８９+-() .a　")), max_size=20)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(_PHONE_TEXT)
+def test_the_phone_pattern_states_the_phone_rule(value):
+    """The OpenAPI pattern of a lead's phone and the validator agree: a phone the document allows is
+    never refused, one it refuses is never taken."""
+    stated = re.search(lead_schemas.PHONE_PATTERN, value) is not None
+    assert stated == _accepts(lead_schemas.phone_number, value), value
+
+
+@pytest.mark.parametrize("value, ok", [("13800138000", True), ("+86 138-0013-8000", True), ("12345", True),
+                                       ("1234", False), ("0086 1234", False), ("0086 12345", True),
+                                       ("１３８００１３８０００", True), ("tel", False)])
+def test_phone_examples(value, ok):
+    assert (re.search(lead_schemas.PHONE_PATTERN, value) is not None) is ok
+    assert _accepts(lead_schemas.phone_number, value) is ok
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.datetimes(min_value=_dt.datetime(1, 1, 2), max_value=_dt.datetime(9999, 12, 30),
+                    timezones=st.sampled_from([_dt.timezone.utc, _dt.timezone(_dt.timedelta(hours=8)),
+                                               _dt.timezone(_dt.timedelta(hours=-5))])))
+def test_the_date_pattern_states_the_date_range(value):
+    text = value.isoformat()
+    stated = re.search(lead_schemas.YEAR_PATTERN, text) is not None
+    assert stated == _accepts(lead_schemas._plausible, value), text
+
+
+class Rules(Schema):
+    share = fields.Integer(validate=validate.Range(min=0, max=100, min_inclusive=False, max_inclusive=False))
+    amount = fields.Decimal(places=2, as_string=True, validate=validate.Range(min=0))
+    debt = fields.Decimal(places=2, as_string=True)
+    label = fields.String(validate=[validate.Length(max=10), lead_schemas.not_blank])
+    word = fields.String(validate=validate.NoneOf(["admin"]))
+    code = fields.String(validate=[validate.Regexp(r"^[a-z]+$"), documented({"pattern": "^a", "description": "A."})(
+        lambda value: None)])
+
+
+def test_the_converter_states_what_apispec_leaves_out():
+    props = json_schema(Rules)["properties"]
+    assert props["share"]["exclusiveMinimum"] == 0 and props["share"]["exclusiveMaximum"] == 100
+    assert props["amount"]["pattern"] == r"^[0-9]+\.[0-9]{2}$"          # no minus sign: at least 0
+    assert props["debt"]["pattern"] == r"^-?[0-9]+\.[0-9]{2}$"
+    assert props["label"]["pattern"] == r"\S" and props["label"]["maxLength"] == 10
+    assert props["word"]["not"] == {"enum": ["admin"]}
+    assert props["code"]["pattern"] == "^[a-z]+$" and props["code"]["allOf"] == [{"pattern": "^a"}]
+    assert props["code"]["description"] == "A."
+
+
+def test_the_lead_schemas_state_their_phone_and_dates():
+    create = json_schema(lead_schemas.LeadCreate)["properties"]
+    assert create["phone"]["pattern"] == lead_schemas.PHONE_PATTERN
+    follow_up = json_schema(lead_schemas.FollowUpCreate)["properties"]
+    assert follow_up["next_contact_at"]["pattern"] == lead_schemas.YEAR_PATTERN
+    assert follow_up["content"]["pattern"] == r"\S"
