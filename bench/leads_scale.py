@@ -1,7 +1,7 @@
 """``python -m bench.leads_scale``: the leads service at scale, on PostgreSQL.
 
 1. A fresh database (``crm_bench_scale_<pid>``, dropped at the end), migrated with
-   ``crm_kit.migrations.upgrade("leads", url)``, bulk-loaded in SQL (``INSERT ... SELECT
+   ``crm_kit.ops.migrations.upgrade("leads", url)``, bulk-loaded in SQL (``INSERT ... SELECT
    generate_series``) with ``BENCH_SCALE_ROWS`` leads (default 1,000,000): 50 owners in 10
    departments, spread statuses and sources, some pool leads, a unique phone per lead, UUIDv7-shaped
    time-ordered ids (they sort like ``crm_kit.ids.new_id``), ``created_at`` over the past year;
@@ -148,7 +148,7 @@ FROM (
 
 
 def load(url: str) -> dict:
-    from crm_kit.migrations import upgrade
+    from crm_kit.ops.migrations import upgrade
 
     t0 = time.perf_counter()
     upgrade("leads", url)
@@ -217,10 +217,10 @@ def principals():
 
 def statement_for(principal, query):
     """The SELECT list_leads runs for (principal, query) (same code path), for EXPLAIN and cursors."""
-    from crm_kit.scopes import scoped_select
+    from crm_kit.records.scopes import scoped_select
     from services.leads import application as app
     from services.leads.models import Lead
-    from crm_kit.schemas import load as load_schema
+    from crm_kit.records.schemas import load as load_schema
     params = load_schema(app._list_query, query)
     return app._filtered(scoped_select(Lead, principal, app._read_extra(principal)), params,
                          dt.datetime.now(dt.timezone.utc)), params
@@ -228,7 +228,7 @@ def statement_for(principal, query):
 
 def cursor_after(session, principal, query, n):
     """The cursor after ``n`` rows of the list (principal, query): id of its n-th row, newest first."""
-    from crm_kit.pagination import encode_cursor
+    from crm_kit.records.pagination import encode_cursor
     from services.leads.models import Lead
     stmt, _ = statement_for(principal, query)
     last = session.scalars(stmt.with_only_columns(Lead.id).order_by(Lead.id.desc()).offset(n - 1).limit(1)).first()
@@ -236,7 +236,7 @@ def cursor_after(session, principal, query, n):
 
 
 def explain(session, principal, query):
-    from crm_kit.pagination import decode_cursor
+    from crm_kit.records.pagination import decode_cursor
     from services.leads.models import Lead
     stmt, params = statement_for(principal, query)
     if params["cursor"]:
@@ -248,8 +248,8 @@ def explain(session, principal, query):
 
 
 def measure_lists(url: str) -> list[dict]:
-    from crm_kit.db import make_engine
-    from crm_kit.uow import UnitOfWork
+    from crm_kit.records.db import make_engine
+    from crm_kit.runtime.uow import UnitOfWork
     from services.leads import application as app
     from services.leads.models import Base
 
@@ -388,8 +388,8 @@ def measure_import(url: str, files: list[str], expected: list[dict], relay_uri: 
     (``OutboxRelay.run``), which publishes them to RabbitMQ meanwhile (a subscriber's quorum queue
     receives them) and marks them published; the figures then include the relay's work, and the
     time it took to publish the last event."""
-    from crm_kit.db import make_engine
-    from crm_kit.uow import UnitOfWork
+    from crm_kit.records.db import make_engine
+    from crm_kit.runtime.uow import UnitOfWork
     from services.leads import application as app
     from services.leads.models import Base
 
@@ -403,8 +403,8 @@ def measure_import(url: str, files: list[str], expected: list[dict], relay_uri: 
         import eventlet
         from eventlet.queue import LightQueue
 
-        from crm_kit.amqp import ConfirmingPublisher
-        from crm_kit.outbox import OutboxRelay
+        from crm_kit.runtime.amqp import ConfirmingPublisher
+        from crm_kit.runtime.outbox import OutboxRelay
         relay = OutboxRelay("leads", factory, Base.metadata, ConfirmingPublisher(relay_uri), min_age=5.0)
         handed, running = LightQueue(), [True]
         loop = eventlet.spawn(relay.run, handed, 1.0, lambda: running[0])
@@ -468,7 +468,7 @@ def measure_imports(url: str) -> tuple[dict, dict | None]:
 
     from kombu import Connection
 
-    from crm_kit.amqp import HandlerQueue
+    from crm_kit.runtime.amqp import HandlerQueue
     from services.leads import application as app
     from tests.integration.harness import RABBIT_HOST, create_vhost, delete_vhost
 
@@ -651,7 +651,7 @@ def main() -> int:
 
 if __name__ == "__main__":
     import eventlet
-    eventlet.monkey_patch()        # as crm_kit.runner does for every service process
-    from crm_kit.db import make_green
+    eventlet.monkey_patch()        # as crm_kit.ops.runner does for every service process
+    from crm_kit.records.db import make_green
     make_green()
     sys.exit(main())

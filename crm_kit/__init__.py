@@ -1,8 +1,24 @@
-"""crm_kit: the shared service kit every bounded context builds on.
+"""crm_kit: the shared service kit every bounded context builds on (no business rules).
 
-A service imports ``crm_kit`` and its own package, never another service.
-The kit owns the cross-cutting plumbing: configuration, the unit of work,
-the transactional outbox, idempotent event consumers with dead-lettering,
-typed RPC errors, request context (request id, principal), JSON logging,
-Prometheus metrics and health checks.
+A service imports ``crm_kit`` and its own package, never another service. Where things are:
+
+- ``crm_kit.config``, ``errors``, ``context``, ``ids``: what everything needs -- settings from the
+  environment, the typed errors that cross RPC, who is asking and which request (and its
+  deadline), ids.
+- ``crm_kit.runtime``: how a service runs on nameko -- the service base (``service``), its
+  entrypoints (``entrypoints``: RPC, event handlers), its dependencies (``dependencies``: the
+  database and unit of work, the request context), the unit of work (``uow``), the transactional
+  outbox (``outbox``), RabbitMQ topology and confirming publisher (``amqp``), the RPC client with
+  deadlines (``rpc_client``), event types and envelopes (``events``), what counts as an outage
+  (``transient``), metrics, JSON logs and health (``metrics``, ``logging``, ``observability``).
+- ``crm_kit.records``: what use cases do with their records -- tables and column types (``db``),
+  data scopes (``scopes``), teams (``teams``, and their use cases ``team_members``), the audit
+  trail (``audit``), keyset pagination (``pagination``), optimistic versions (``versioning``),
+  marshmallow helpers (``schemas``) and their JSON Schema (``jsonschema``), phone and name
+  normalisation (``text``).
+- ``crm_kit.ops``: what operators run -- the ``crm`` command (``cli``), serving one process
+  (``runner``), the whole platform locally (``local``), migrations (``migrations``, the kit's own
+  tables' revisions in ``kit_migrations/``), bringing a service up to date (``provision``),
+  dead letters (``dead_letters``), the event catalogue (``catalogue``), what a service consumes
+  (``topology``).
 """

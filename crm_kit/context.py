@@ -15,8 +15,8 @@ from dataclasses import asdict, dataclass, field
 REQUEST_ID_KEY = "request_id"
 PRINCIPAL_KEY = "principal"
 
-# An RPC request's own headers (set by ``crm_kit.rpc_client.ServiceRpc`` on each call, never passed on
-# to the calls it makes) and the worker context keys ``crm_kit.entrypoints`` turns them into.
+# An RPC request's own headers (set by ``crm_kit.runtime.rpc_client.ServiceRpc`` on each call, never passed on
+# to the calls it makes) and the worker context keys ``crm_kit.runtime.entrypoints`` turns them into.
 DEADLINE_HEADER = "x-crm-deadline"          # epoch seconds after which the caller has answered 503
 REQUEST_KEY_HEADER = "x-crm-request-key"    # a key the caller keeps across retries (Idempotency-Key)
 REQUEST_KEY, DEADLINE, MAYBE_HANDLED = "crm_request_key", "crm_deadline", "crm_maybe_handled"

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Request
 
 from crm_kit.context import Principal
 from crm_kit.errors import Unauthorized
-from crm_kit.uow import UnitOfWork
+from crm_kit.runtime.uow import UnitOfWork
 from gateway import tokens
 from gateway.identity import PrincipalCache
 

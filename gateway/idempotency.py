@@ -30,9 +30,9 @@ from sqlalchemy import delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from crm_kit.db import utcnow
+from crm_kit.records.db import utcnow
 from crm_kit.errors import Conflict, ValidationFailed
-from crm_kit.uow import UnitOfWork
+from crm_kit.runtime.uow import UnitOfWork
 from gateway import problems
 from gateway.models import IdempotencyRecord
 

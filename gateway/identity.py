@@ -18,9 +18,9 @@ from crm_kit.config import env
 from crm_kit.context import Principal
 from crm_kit.errors import Conflict, Duplicate, Forbidden, NotFound, StaleVersion, Unauthorized, ValidationFailed
 from crm_kit.ids import new_id
-from crm_kit.pagination import paginate
-from crm_kit.schemas import load
-from crm_kit.uow import UnitOfWork
+from crm_kit.records.pagination import paginate
+from crm_kit.records.schemas import load
+from crm_kit.runtime.uow import UnitOfWork
 from gateway import passwords, schemas, tokens
 from gateway.inputs import printable, unstorable
 from gateway.models import Department, User

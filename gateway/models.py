@@ -6,7 +6,7 @@ import datetime as dt
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, JSON, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_kit.db import UtcDateTime, make_base, utcnow
+from crm_kit.records.db import UtcDateTime, make_base, utcnow
 
 Base = make_base()
 

@@ -13,8 +13,8 @@ import re
 from apispec import APISpec
 
 from crm_kit.config import SERVICES
-from crm_kit.jsonschema import json_schema
-from crm_kit.pagination import CURSOR_PATTERN, MAX_CURSOR
+from crm_kit.records.jsonschema import json_schema
+from crm_kit.records.pagination import CURSOR_PATTERN, MAX_CURSOR
 from gateway import idempotency, schemas as gateway_schemas
 from gateway.http import MAX_URL_LENGTH
 from gateway.inputs import MAX_JSON_DEPTH

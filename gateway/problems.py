@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from crm_kit.errors import CrmError
 from crm_kit.ids import new_id
-from crm_kit.transient import is_transient, unavailable
+from crm_kit.runtime.transient import is_transient, unavailable
 
 log = logging.getLogger(__name__)
 

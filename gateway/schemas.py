@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from crm_kit.context import ROLES
-from crm_kit.schemas import InputSchema, ListQuery
+from crm_kit.records.schemas import InputSchema, ListQuery
 
 
 class TokenRequest(InputSchema):

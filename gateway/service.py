@@ -19,9 +19,9 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from crm_kit.config import SERVICES, amqp_uri
-from crm_kit.dependencies import Database
+from crm_kit.runtime.dependencies import Database
 from crm_kit.errors import NotFound, ValidationFailed
-from crm_kit.rpc_client import ServiceRpc
+from crm_kit.runtime.rpc_client import ServiceRpc
 from gateway import auth, identity, idempotency, inputs, problems
 from gateway.http import Caller, IdempotentCreates, Streamed, api, client_ip, method_not_allowed, route_not_found
 from gateway.models import Base
@@ -66,8 +66,8 @@ class GatewayService:
         import sys
         from sqlalchemy.orm import sessionmaker
         from crm_kit.config import database_url
-        from crm_kit.db import make_engine
-        from crm_kit.uow import UnitOfWork
+        from crm_kit.records.db import make_engine
+        from crm_kit.runtime.uow import UnitOfWork
         engine = make_engine(database_url("gateway"))
         try:
             password = identity.bootstrap_admin(UnitOfWork(sessionmaker(engine), "gateway", Base.metadata))

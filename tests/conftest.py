@@ -12,6 +12,6 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
-from crm_kit.db import make_green  # noqa: E402
+from crm_kit.records.db import make_green  # noqa: E402
 
 make_green()

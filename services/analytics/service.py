@@ -1,8 +1,8 @@
 """The analytics nameko service. Analytics: the read model built from events, and the reports."""
 from __future__ import annotations
 
-from crm_kit.dependencies import Database
-from crm_kit.service import CrmService
+from crm_kit.runtime.dependencies import Database
+from crm_kit.runtime.service import CrmService
 from services.analytics.models import Base
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from crm_kit import audit, teams
+from crm_kit.records import audit, team_members, teams
 from crm_kit.context import Principal
-from crm_kit.db import utcnow
+from crm_kit.records.db import utcnow
 from crm_kit.errors import Duplicate, Forbidden, ValidationFailed
 from crm_kit.ids import new_id
-from crm_kit.pagination import paginate
-from crm_kit.schemas import load
-from crm_kit.scopes import get_for_read, get_for_write, scoped_select
-from crm_kit.text import normalize_name, normalize_phone
-from crm_kit.uow import UnitOfWork
-from crm_kit.versioning import check_version
+from crm_kit.records.pagination import paginate
+from crm_kit.records.schemas import load
+from crm_kit.records.scopes import get_for_read, get_for_write, scoped_select
+from crm_kit.records.text import normalize_name, normalize_phone
+from crm_kit.runtime.uow import UnitOfWork
+from crm_kit.records.versioning import check_version
 from services.customers import domain
 from services.customers.events import (
     CONTACT_DELETED, CUSTOMER_CONVERTED_FROM_LEAD, CUSTOMER_CREATED, CUSTOMER_DELETED, CUSTOMER_UPDATED,
@@ -215,16 +215,16 @@ def delete_contact(uow: UnitOfWork, principal: Principal | None, contact_id: str
 
 # -- team and history: the kit's use cases on these resources ------------------
 def list_customer_team(uow: UnitOfWork, principal: Principal | None, customer_id: str) -> dict:
-    return teams.list_team(uow, principal, Customer, customer_id, "customer")
+    return team_members.list_team(uow, principal, Customer, customer_id, "customer")
 
 
 def set_customer_team_member(uow: UnitOfWork, principal: Principal | None, customer_id: str, user_id,
                              access) -> dict:
-    return teams.set_team_member(uow, principal, Customer, customer_id, user_id, access, "customer")
+    return team_members.set_team_member(uow, principal, Customer, customer_id, user_id, access, "customer")
 
 
 def remove_customer_team_member(uow: UnitOfWork, principal: Principal | None, customer_id: str, user_id) -> None:
-    teams.remove_team_member(uow, principal, Customer, customer_id, user_id, "customer")
+    team_members.remove_team_member(uow, principal, Customer, customer_id, user_id, "customer")
 
 
 def customer_history(uow: UnitOfWork, principal: Principal | None, customer_id: str,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, Schema, fields
 
-from crm_kit.events import EventType
+from crm_kit.runtime.events import EventType
 
 
 class CustomerCreatedPayload(Schema):

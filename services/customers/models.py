@@ -7,8 +7,8 @@ from decimal import Decimal
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from crm_kit.db import Money, UtcDateTime, make_base, utcnow
-from crm_kit.teams import attach_team
+from crm_kit.records.db import Money, UtcDateTime, make_base, utcnow
+from crm_kit.records.teams import attach_team
 
 Base = make_base()
 

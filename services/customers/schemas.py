@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from crm_kit.schemas import InputSchema, ListQuery, partial_of, not_blank
+from crm_kit.records.schemas import InputSchema, ListQuery, partial_of, not_blank
 from services.customers.domain import DEAL_STATUSES, KINDS, LEVELS, profile_completeness
 
 # Set by the platform (pools, sales/billing events, conversion), never by an edit.

@@ -1,11 +1,11 @@
 """The customers nameko service: thin adapters from RPC/events to ``application``."""
 from __future__ import annotations
 
-from crm_kit.audit import AuditEntry, AuditList
-from crm_kit.dependencies import Database
-from crm_kit.entrypoints import event_handler, rpc
-from crm_kit.service import CrmService
-from crm_kit.teams import TeamList, TeamMember, TeamMemberSet
+from crm_kit.records.audit import AuditEntry, AuditList
+from crm_kit.runtime.dependencies import Database
+from crm_kit.runtime.entrypoints import event_handler, rpc
+from crm_kit.runtime.service import CrmService
+from crm_kit.records.team_members import TeamList, TeamMember, TeamMemberSet
 from services.customers import application
 from services.customers.models import Base
 from services.customers.schemas import (

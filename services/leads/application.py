@@ -15,18 +15,18 @@ from marshmallow import EXCLUDE, ValidationError
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from crm_kit import audit, teams
+from crm_kit.records import audit, team_members, teams
 from crm_kit.concurrency import in_parallel, pause, run_ahead
 from crm_kit.context import Principal
-from crm_kit.db import one_of, utcnow
+from crm_kit.records.db import one_of, utcnow
 from crm_kit.errors import Conflict, Duplicate, Forbidden, LimitExceeded, NotFound, ValidationFailed
 from crm_kit.ids import new_id
-from crm_kit.pagination import cursor_state, paginate
-from crm_kit.schemas import Dumper, TextRowsLoader, load
-from crm_kit.scopes import get_for_read, get_for_write, scope_clause, scoped_select, write_scope_clause
-from crm_kit.text import normalize_phone
-from crm_kit.uow import UnitOfWork
-from crm_kit.versioning import check_version
+from crm_kit.records.pagination import cursor_state, paginate
+from crm_kit.records.schemas import Dumper, TextRowsLoader, load
+from crm_kit.records.scopes import get_for_read, get_for_write, scope_clause, scoped_select, write_scope_clause
+from crm_kit.records.text import normalize_phone
+from crm_kit.runtime.uow import UnitOfWork
+from crm_kit.records.versioning import check_version
 from services.leads import domain
 from services.leads.events import (
     LEAD_ASSIGNED, LEAD_CONVERTED, LEAD_CREATED, LEAD_DELETED, LEAD_RECYCLED, LEAD_RETURNED,
@@ -305,15 +305,15 @@ def delete_lead(uow: UnitOfWork, principal: Principal | None, lead_id: str, expe
 
 # -- team and history: the kit's use cases on this resource ------------------
 def list_lead_team(uow: UnitOfWork, principal: Principal | None, lead_id: str) -> dict:
-    return teams.list_team(uow, principal, Lead, lead_id, "lead")
+    return team_members.list_team(uow, principal, Lead, lead_id, "lead")
 
 
 def set_lead_team_member(uow: UnitOfWork, principal: Principal | None, lead_id: str, user_id, access) -> dict:
-    return teams.set_team_member(uow, principal, Lead, lead_id, user_id, access, "lead")
+    return team_members.set_team_member(uow, principal, Lead, lead_id, user_id, access, "lead")
 
 
 def remove_lead_team_member(uow: UnitOfWork, principal: Principal | None, lead_id: str, user_id) -> None:
-    teams.remove_team_member(uow, principal, Lead, lead_id, user_id, "lead")
+    team_members.remove_team_member(uow, principal, Lead, lead_id, user_id, "lead")
 
 
 def lead_history(uow: UnitOfWork, principal: Principal | None, lead_id: str, query: dict | None = None) -> dict:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, EXCLUDE
 
-from crm_kit.events import EventType
+from crm_kit.runtime.events import EventType
 
 
 class LeadCreatedPayload(Schema):

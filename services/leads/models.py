@@ -6,8 +6,8 @@ import datetime as dt
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_kit.db import UtcDateTime, make_base, utcnow
-from crm_kit.teams import attach_team
+from crm_kit.records.db import UtcDateTime, make_base, utcnow
+from crm_kit.records.teams import attach_team
 
 Base = make_base()
 
@@ -17,7 +17,7 @@ def _partial_index(name: str, columns: tuple[str, ...], where: str) -> Index:
 
 
 class Lead(Base):
-    """Audited (crm_kit.audit) as entity ``lead``; scoped by owner, department and team."""
+    """Audited (crm_kit.records.audit) as entity ``lead``; scoped by owner, department and team."""
     __tablename__ = "leads"
     __audit_entity__ = "lead"
     __audit_exclude__ = ("phone_key",)
@@ -85,7 +85,7 @@ class Lead(Base):
         return sla_breached(self.sla_due_at, self.first_response_at, utcnow())
 
 
-# Users the lead is shared with (read / read_write): crm_kit.teams, crm_kit.scopes.
+# Users the lead is shared with (read / read_write): crm_kit.records.teams, crm_kit.records.scopes.
 lead_team = attach_team(Lead)
 
 

@@ -12,9 +12,9 @@ import datetime as dt
 
 from marshmallow import RAISE, Schema, fields, validate, validates_schema, ValidationError
 
-from crm_kit.jsonschema import documented
-from crm_kit.schemas import InputSchema, ListQuery, not_blank, partial_of
-from crm_kit.text import normalize_phone
+from crm_kit.records.jsonschema import documented
+from crm_kit.records.schemas import InputSchema, ListQuery, not_blank, partial_of
+from crm_kit.records.text import normalize_phone
 from services.leads.domain import DISTRIBUTIONS, FOLLOW_UP_KINDS, MANUAL, SOURCES, STATUSES
 
 

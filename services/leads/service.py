@@ -6,12 +6,12 @@ import os
 
 from nameko.timer import timer
 
-from crm_kit.audit import AuditEntry, AuditList
+from crm_kit.records.audit import AuditEntry, AuditList
 from crm_kit.context import Principal, principal_var
-from crm_kit.dependencies import Database
-from crm_kit.entrypoints import event_handler, rpc
-from crm_kit.service import CrmService
-from crm_kit.teams import TeamList, TeamMember, TeamMemberSet
+from crm_kit.runtime.dependencies import Database
+from crm_kit.runtime.entrypoints import event_handler, rpc
+from crm_kit.runtime.service import CrmService
+from crm_kit.records.team_members import TeamList, TeamMember, TeamMemberSet
 from services.leads import application
 from services.leads.models import Base
 from services.leads.schemas import (

@@ -1,8 +1,8 @@
 """The marketing nameko service. Marketing: campaigns and their results, segments, surveys, loyalty."""
 from __future__ import annotations
 
-from crm_kit.dependencies import Database
-from crm_kit.service import CrmService
+from crm_kit.runtime.dependencies import Database
+from crm_kit.runtime.service import CrmService
 from services.marketing.models import Base
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from crm_kit.errors import ValidationFailed
 from crm_kit.ids import new_id
-from crm_kit.uow import UnitOfWork
+from crm_kit.runtime.uow import UnitOfWork
 from services.sales.events import LeadConverted
 from services.sales.models import OpportunityRequest
 

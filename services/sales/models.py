@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import Date, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_kit.db import Money, UtcDateTime, make_base, utcnow
+from crm_kit.records.db import Money, UtcDateTime, make_base, utcnow
 
 Base = make_base()
 

@@ -4,9 +4,9 @@ The pipeline comes with the sales issue; today it records the opportunities aske
 when leads are converted, so none is lost in the meantime."""
 from __future__ import annotations
 
-from crm_kit.dependencies import Database
-from crm_kit.entrypoints import event_handler
-from crm_kit.service import CrmService
+from crm_kit.runtime.dependencies import Database
+from crm_kit.runtime.entrypoints import event_handler
+from crm_kit.runtime.service import CrmService
 from services.sales import application
 from services.sales.models import Base
 

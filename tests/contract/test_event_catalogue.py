@@ -1,6 +1,6 @@
 """Contract tests for the event catalogue (docs/events/), without a broker.
 
-- the committed catalogue is what the code says (``python -m crm_kit.catalogue --write``);
+- the committed catalogue is what the code says (``python -m crm_kit.ops.catalogue --write``);
 - every example validates against its JSON Schema, and broken variants do not;
 - each producer's real code path writes outbox events that validate against the catalogue;
 - each consumer's real application handler accepts the catalogue example.
@@ -21,11 +21,11 @@ from jsonschema import Draft202012Validator, FormatChecker
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from crm_kit import catalogue as cat
+from crm_kit.ops import catalogue as cat
 from crm_kit.context import Principal, principal_var, request_id_var
-from crm_kit.db import make_engine
-from crm_kit.events import EnvelopeSchema
-from crm_kit.uow import UnitOfWork
+from crm_kit.records.db import make_engine
+from crm_kit.runtime.events import EnvelopeSchema
+from crm_kit.runtime.uow import UnitOfWork
 from services.customers import application as customers_app
 from services.sales import application as sales_app
 from services.sales.models import OpportunityRequest

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from kombu import Connection
 
-from crm_kit.amqp import ConfirmingPublisher, event_exchange, queue_depth
+from crm_kit.runtime.amqp import ConfirmingPublisher, event_exchange, queue_depth
 from tests.integration.harness import RABBIT_HOST, create_vhost, delete_vhost
 
 pytestmark = pytest.mark.contract

@@ -369,7 +369,7 @@ def test_rabbitmq_topology_matches_the_code():
 
 
 def test_queue_arguments_match_crm_kit():
-    amqp = pytest.importorskip("crm_kit.amqp")
+    amqp = pytest.importorskip("crm_kit.runtime.amqp")
     queues = {q["spec"]["name"]: q["spec"] for q in of_kind(render("base"), "Queue")}
     assert "evt-leads-lead_converted--customers.handle_lead_converted" in queues
     for name, spec in queues.items():

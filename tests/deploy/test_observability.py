@@ -30,8 +30,8 @@ import pytest
 import requests
 import yaml
 
-from crm_kit import metrics
-from crm_kit.amqp import ConfirmingPublisher, event_exchange
+from crm_kit.runtime import metrics
+from crm_kit.runtime.amqp import ConfirmingPublisher, event_exchange
 from crm_kit.config import SERVICES
 from crm_kit.ids import new_id
 from tests.integration.harness import Platform, eventually, free_port
@@ -124,7 +124,7 @@ def test_dashboard_and_rules_use_only_metrics_the_kit_exports():
     rule_exprs = [r["expr"] for g in yaml.safe_load(RULES.read_text())["groups"] for r in g["rules"]]
     for where, expr in panel_queries() + [("alerts.rules.yml", e) for e in rule_exprs]:
         used = set(re.findall(r"\b(crm_[a-z_]+)", expr))
-        assert used <= known, f"{where}: unknown metric(s) {used - known} (names: crm_kit/metrics.py)"
+        assert used <= known, f"{where}: unknown metric(s) {used - known} (names: crm_kit/runtime/metrics.py)"
 
 
 def test_dashboard_covers_the_business_counters():

@@ -31,7 +31,7 @@ import pytest
 import requests
 from kombu import Connection
 
-from crm_kit.amqp import queue_depth
+from crm_kit.runtime.amqp import queue_depth
 from crm_kit.ids import new_id
 from tests.integration import harness
 from tests.integration.harness import (PG_URL_BASE, RABBIT_HOST, Platform, create_vhost, delete_vhost,
@@ -280,4 +280,4 @@ def test_platform_up_runs_every_process_on_its_own_database_and_down_stops_them(
     assert down.returncode == 0, down.stdout + down.stderr
     assert not list((tmp_path / "up").glob("*.pid"))
     for pid in pids.values():
-        assert not Path(f"/proc/{pid}").exists() or b"crm_kit.cli" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+        assert not Path(f"/proc/{pid}").exists() or b"crm_kit.ops.cli" not in Path(f"/proc/{pid}/cmdline").read_bytes()

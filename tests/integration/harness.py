@@ -135,7 +135,7 @@ class Platform:
         return dict(self.env, **self.process_env.get(name, {}))
 
     def migrate(self, name: str) -> None:
-        subprocess.run([sys.executable, "-m", "crm_kit.cli", "migrate", name], env=self.env_for(name),
+        subprocess.run([sys.executable, "-m", "crm_kit.ops.cli", "migrate", name], env=self.env_for(name),
                        check=True, capture_output=True, timeout=120)
 
     def start(self) -> "Platform":
@@ -153,7 +153,7 @@ class Platform:
             env["METRICS_PORT"] = str(port)
             self.replica_metrics_ports[(name, replica)] = port
         log = open(self.workdir / f"{name}-{replica}.log", "ab")
-        proc = subprocess.Popen([sys.executable, "-m", "crm_kit.cli", "serve", name], env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "crm_kit.ops.cli", "serve", name], env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
         self.procs.setdefault(name, []).append(proc)
         return proc
@@ -199,7 +199,7 @@ class Platform:
             drop_pg_databases(self.db_urls)
         self.check_logs()
 
-    # Lines no run may log: the kit's own alarms about a service's code (see crm_kit.dependencies).
+    # Lines no run may log: the kit's own alarms about a service's code (see crm_kit.runtime.dependencies).
     FORBIDDEN_LOG_LINES = ("committed without recording its reply",)
 
     def check_logs(self) -> None:

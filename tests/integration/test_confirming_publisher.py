@@ -7,7 +7,7 @@ from urllib.parse import quote
 import pytest
 from kombu import Connection, Queue
 
-from crm_kit.amqp import ConfirmingPublisher, event_exchange
+from crm_kit.runtime.amqp import ConfirmingPublisher, event_exchange
 from tests.integration.harness import RABBIT_HOST, create_vhost, delete_vhost
 
 

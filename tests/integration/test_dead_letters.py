@@ -17,13 +17,13 @@ from nameko.containers import ServiceContainer
 from sqlalchemy import Column, String, Table, insert, select
 from sqlalchemy.orm import sessionmaker
 
-from crm_kit.amqp import DELIVERY_LIMIT, ConfirmingPublisher, HandlerQueue, event_exchange, queue_depth
+from crm_kit.runtime.amqp import DELIVERY_LIMIT, ConfirmingPublisher, HandlerQueue, event_exchange, queue_depth
 from crm_kit.config import Settings
-from crm_kit.db import make_base, make_engine
-from crm_kit.dead_letters import REPLAY_ID_HEADER, REPLAYS_HEADER, all_handler_queues, peek, replay
-from crm_kit.dependencies import Database
-from crm_kit.entrypoints import event_handler
-from crm_kit.service import CrmService
+from crm_kit.records.db import make_base, make_engine
+from crm_kit.ops.dead_letters import REPLAY_ID_HEADER, REPLAYS_HEADER, all_handler_queues, peek, replay
+from crm_kit.runtime.dependencies import Database
+from crm_kit.runtime.entrypoints import event_handler
+from crm_kit.runtime.service import CrmService
 
 FlakyBase = make_base()
 SEEN = Table("seen", FlakyBase.metadata, Column("event_id", String(36), primary_key=True))
@@ -116,7 +116,7 @@ def test_malformed_event_is_parked_at_once_and_listed_by_the_cli(platform):
         publisher.close()
     platform.eventually(lambda: dlq_depth(platform, dlq) == before + 1)
 
-    out = subprocess.run([sys.executable, "-m", "crm_kit.cli", "dead-letters", "list", "--json"],
+    out = subprocess.run([sys.executable, "-m", "crm_kit.ops.cli", "dead-letters", "list", "--json"],
                          env=platform.env, capture_output=True, text=True, timeout=60, check=True).stdout
     row = next(r for r in json.loads(out) if r["queue"] == dlq)
     assert row["messages"] == before + 1
@@ -202,7 +202,7 @@ def test_replay_all_over_several_queues_reports_each(platform):
     platform.eventually(lambda: all(dlq_depth(platform, q) == before[q] + 1 for q in queues))
 
     started = time.monotonic()
-    out = subprocess.run([sys.executable, "-m", "crm_kit.cli", "dead-letters", "replay", "--all", "--json"],
+    out = subprocess.run([sys.executable, "-m", "crm_kit.ops.cli", "dead-letters", "replay", "--all", "--json"],
                          env=platform.env, capture_output=True, text=True, timeout=60, check=True).stdout
     assert time.monotonic() - started < 60
     results = {r["queue"]: r for r in json.loads(out)}
@@ -213,7 +213,7 @@ def test_replay_all_over_several_queues_reports_each(platform):
         assert (results[queue]["went_back"], results[queue]["parked_again"]) == (n, n), results[queue]
         assert dlq_depth(platform, queue) == n
 
-    text = subprocess.run([sys.executable, "-m", "crm_kit.cli", "dead-letters", "replay", "--all", "--wait", "10"],
+    text = subprocess.run([sys.executable, "-m", "crm_kit.ops.cli", "dead-letters", "replay", "--all", "--wait", "10"],
                           env=platform.env, capture_output=True, text=True, timeout=60, check=True).stdout
     for queue in queues:
         n = before[queue] + 1

@@ -6,7 +6,7 @@ import re
 import requests
 from kombu import Connection
 
-from crm_kit.amqp import ConfirmingPublisher, event_exchange
+from crm_kit.runtime.amqp import ConfirmingPublisher, event_exchange
 from crm_kit.ids import new_id
 
 

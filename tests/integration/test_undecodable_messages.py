@@ -12,8 +12,8 @@ import uuid
 
 from kombu import Connection, Exchange, Producer
 
-from crm_kit.amqp import event_exchange, queue_depth
-from crm_kit.dead_letters import peek
+from crm_kit.runtime.amqp import event_exchange, queue_depth
+from crm_kit.ops.dead_letters import peek
 
 QUEUE = "evt-leads-lead_converted--customers.handle_lead_converted"
 DLQ = QUEUE + ".dlq"

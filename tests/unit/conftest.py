@@ -1,7 +1,7 @@
 """Fixtures for the unit tier: a service database on a SQLite file, units of work, principals.
 
 No broker: application functions are driven directly with a
-:class:`~crm_kit.uow.UnitOfWork` on a temporary SQLite database (or, for the few
+:class:`~crm_kit.runtime.uow.UnitOfWork` on a temporary SQLite database (or, for the few
 code paths that differ by dialect, a temporary PostgreSQL database).
 """
 from __future__ import annotations
@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from crm_kit.context import Principal, principal_var, request_id_var
-from crm_kit.db import make_engine
-from crm_kit.uow import UnitOfWork
+from crm_kit.records.db import make_engine
+from crm_kit.runtime.uow import UnitOfWork
 
 _counter = itertools.count()
 
@@ -69,7 +69,7 @@ class ServiceDb:
 def make_db(tmp_path):
     """``make_db(Base, "leads")`` -> a :class:`ServiceDb` on a fresh SQLite file;
     ``backend="postgresql"``: on a fresh PostgreSQL database (skipped where none is reachable),
-    for the code paths that differ by dialect (``crm_kit.db.bulk_insert``)."""
+    for the code paths that differ by dialect (``crm_kit.records.db.bulk_insert``)."""
     created: list[ServiceDb] = []
     pg_urls: list[dict] = []
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from crm_kit.context import Principal, principal_var, request_id_var
 from crm_kit.errors import Duplicate, InvalidState, NotFound, StaleVersion, ValidationFailed
-from crm_kit.service import api_schemas_json
+from crm_kit.runtime.service import schemas_as_json
 from services.customers import application as customers
 from services.customers.models import Base as CustomersBase, Contact, Customer
 from services.leads import application as leads
@@ -337,13 +337,13 @@ def test_contacts_follow_their_customer(cdb):
 # -- API schemas -------------------------------------------------------------------------
 def _service_classes():
     from crm_kit.config import SERVICES
-    from crm_kit.topology import service_class
+    from crm_kit.ops.topology import service_class
     return [service_class(name) for name in SERVICES]
 
 
 @pytest.mark.parametrize("cls", _service_classes(), ids=lambda c: c.name)
 def test_api_schemas_are_valid_json_schema(cls):
-    schemas = api_schemas_json(cls.name, cls.api_schemas)
+    schemas = schemas_as_json(cls.name, cls.api_schemas)
     assert set(schemas) == {f"{cls.name}.{n}" for n in cls.api_schemas}
     for name, schema in schemas.items():
         Draft202012Validator.check_schema(schema)

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from crm_kit.errors import Forbidden, NotFound, ValidationFailed
-from crm_kit.events import EnvelopeSchema
-from crm_kit.uow import DuplicateEvent
+from crm_kit.runtime.events import EnvelopeSchema
+from crm_kit.runtime.uow import DuplicateEvent
 from services.customers import application as app
 from services.customers.events import (
     ContactDeletedPayload, CustomerConvertedFromLeadPayload, CustomerCreatedPayload, CustomerDeletedPayload)

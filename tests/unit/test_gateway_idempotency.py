@@ -16,7 +16,7 @@ from werkzeug.wrappers import Request, Response
 from crm_kit.config import Settings
 from crm_kit.context import IDEMPOTENCY_KEY, Principal
 from crm_kit.errors import Conflict, Duplicate, ServiceUnavailable, ValidationFailed
-from crm_kit.rpc_client import REPLY_GRACE
+from crm_kit.runtime.rpc_client import REPLY_GRACE
 from gateway import idempotency, problems
 from gateway.http import IdempotencyScope, IdempotentCreates
 from gateway.models import Base, IdempotencyRecord

@@ -11,8 +11,8 @@ from crm_kit.context import principal_var, request_id_var
 from sqlalchemy.exc import IntegrityError
 
 from crm_kit.errors import Duplicate, Forbidden, InvalidState, NotFound, StaleVersion, ValidationFailed
-from crm_kit.events import EnvelopeSchema
-from crm_kit.uow import DuplicateEvent
+from crm_kit.runtime.events import EnvelopeSchema
+from crm_kit.runtime.uow import DuplicateEvent
 from services.leads import application as app
 from services.leads.events import LEAD_CONVERTED, LeadConvertedPayload
 from services.leads.models import Base, CustomerReference, Lead
@@ -541,7 +541,7 @@ def test_a_deletion_racing_the_conversion_is_retried_and_clears_it(db, monkeypat
 
 
 def test_leads_are_dumped_exactly_as_leadout_dumps_them(db):
-    """The RPCs return leads through crm_kit.schemas.Dumper: the same dict LeadOut().dump makes."""
+    """The RPCs return leads through crm_kit.records.schemas.Dumper: the same dict LeadOut().dump makes."""
     from services.leads.schemas import LeadOut
     made = app.create_lead(db.uow(), ADMIN, {"name": "Dumped", "company": "Acme", "phone": "13800001234",
                                              "email": "d@example.com", "source": "referral"})

@@ -31,7 +31,7 @@ def db(make_db):
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def both_db(request, make_db):
-    """For what is written in bulk (``crm_kit.db.bulk_insert`` differs by dialect)."""
+    """For what is written in bulk (``crm_kit.records.db.bulk_insert`` differs by dialect)."""
     return make_db(Base, "leads", backend=request.param)
 
 
@@ -533,8 +533,8 @@ def test_an_imported_lead_is_recorded_as_create_lead_records_it(both_db):
     assert imported_changes == made_changes
     assert set(entries[imported].changes) == set(entries[made["id"]].changes)
     assert entries[imported].actor_id == entries[made["id"]].actor_id
-    # ... and both are what the ORM's audit (crm_kit.audit.changes_of) records of such a lead
-    from crm_kit.audit import changes_of
+    # ... and both are what the ORM's audit (crm_kit.records.audit.changes_of) records of such a lead
+    from crm_kit.records.audit import changes_of
     with db.session() as s:
         assert entries[imported].changes == changes_of(s.get(Lead, imported), "create")
         orm_view = changes_of(s.get(Lead, made["id"]), "create")
@@ -552,8 +552,8 @@ def test_an_imported_lead_is_recorded_as_create_lead_records_it(both_db):
 def _race_before_leads_are_inserted(monkeypatch, db, concurrent: dict) -> None:
     """Just before the first import chunk's leads are inserted (at its commit), another user
     creates a lead with phone 13800007777 in their own transaction."""
-    import crm_kit.uow
-    real = crm_kit.uow.bulk_insert_all
+    import crm_kit.runtime.uow
+    real = crm_kit.runtime.uow.bulk_insert_all
 
     def racing(connection, batches):
         if not concurrent and any(table is Lead.__table__ for table, _ in batches):
@@ -561,7 +561,7 @@ def _race_before_leads_are_inserted(monkeypatch, db, concurrent: dict) -> None:
             concurrent.update(lead(db, principal=MEMBER_2, phone="13800007777"))
         return real(connection, batches)
 
-    monkeypatch.setattr(crm_kit.uow, "bulk_insert_all", racing)
+    monkeypatch.setattr(crm_kit.runtime.uow, "bulk_insert_all", racing)
 
 
 def test_import_chunk_refused_by_a_concurrent_create_is_redone_row_by_row(both_db, monkeypatch):
@@ -702,7 +702,7 @@ def test_export_is_consistent_while_leads_change_between_pages(db, monkeypatch):
     ({}, "stale", "cursor"),
 ])
 def test_export_rejects_bad_filters_and_cursors(db, query, cursor, field):
-    from crm_kit.pagination import encode_cursor
+    from crm_kit.records.pagination import encode_cursor
     cursor = {"list": encode_cursor("x"), "stale": encode_cursor("x", as_of="2026-01-01T00:00:00", left=0)}.get(
         cursor, cursor)
     with pytest.raises(ValidationFailed) as info:

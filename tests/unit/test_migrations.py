@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.schema import CreateIndex
 
-from crm_kit.migrations import upgrade
+from crm_kit.ops.migrations import upgrade
 
 SERVICES = ("leads", "customers", "sales", "billing", "marketing", "support", "analytics", "gateway")
 

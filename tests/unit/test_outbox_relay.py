@@ -9,9 +9,9 @@ from prometheus_client import REGISTRY
 from sqlalchemy import update
 
 from crm_kit.context import request_id_var
-from crm_kit.db import make_base, utcnow
-from crm_kit.events import EventType
-from crm_kit.outbox import KEEP_PUBLISHED, OutboxRelay
+from crm_kit.records.db import make_base, utcnow
+from crm_kit.runtime.events import EventType
+from crm_kit.runtime.outbox import KEEP_PUBLISHED, OutboxRelay
 
 Base = make_base()
 
@@ -247,7 +247,7 @@ def _committed_rows(db, *numbers) -> list[dict]:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_deferred_marks_publish_now_and_mark_in_one_flush(make_db, backend, monkeypatch):
-    import crm_kit.outbox as outbox
+    import crm_kit.runtime.outbox as outbox
     db = make_db(Base, SERVICE, backend=backend)    # the UPDATE differs (one array parameter on PostgreSQL)
     pub = FakePublisher()
     relay = relay_for(db, pub)

@@ -15,9 +15,9 @@ import pytest
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
 from crm_kit.config import REPO_ROOT, SERVICES
-from crm_kit.entrypoints import CrmRpc
-from crm_kit.events import EventType
-from crm_kit.topology import handler_queues, service_class
+from crm_kit.runtime.entrypoints import CrmRpc
+from crm_kit.runtime.events import EventType
+from crm_kit.ops.topology import handler_queues, service_class
 
 COMMON_CONFIG = ("AMQP_URI", "LOG_LEVEL", "METRICS_PORT", "MAX_WORKERS", "EVENT_MAX_ATTEMPTS",
                  "EVENT_RETRY_BACKOFF_SECONDS", "OUTBOX_SWEEP_INTERVAL_SECONDS",

@@ -1,8 +1,8 @@
 """How an RPC request's deadline and key travel: the client's headers, the entrypoint's context.
 
-``crm_kit.rpc_client`` puts the deadline (``x-crm-deadline`` and the AMQP expiration) and, under a
+``crm_kit.runtime.rpc_client`` puts the deadline (``x-crm-deadline`` and the AMQP expiration) and, under a
 client's Idempotency-Key, a stable request key on each request, and passes none of the request's own
-keys on to the calls a worker makes; ``crm_kit.entrypoints.CrmRpc`` drops a request that arrives
+keys on to the calls a worker makes; ``crm_kit.runtime.entrypoints.CrmRpc`` drops a request that arrives
 after its deadline and tells the unit of work the request's key and whether it may have been
 handled before (redelivered, or a stable key). The broker-level behaviour is in
 ``tests/integration/test_deadlines.py`` and ``test_unavailable.py``; here the bookkeeping.
@@ -17,8 +17,8 @@ from nameko.amqp.publish import Publisher
 
 from crm_kit.context import DEADLINE, DEADLINE_HEADER, IDEMPOTENCY_KEY, MAYBE_HANDLED, REQUEST_KEY, \
     REQUEST_KEY_HEADER
-from crm_kit.entrypoints import CrmRpc
-from crm_kit.rpc_client import REPLY_GRACE, _Method, _RequestPublisher
+from crm_kit.runtime.entrypoints import CrmRpc
+from crm_kit.runtime.rpc_client import REPLY_GRACE, _Method, _RequestPublisher
 
 
 class _Service:

@@ -1,4 +1,4 @@
-"""An RPC request is applied once and never after its deadline (``crm_kit.uow``).
+"""An RPC request is applied once and never after its deadline (``crm_kit.runtime.uow``).
 
 The unit of work of an RPC worker records the request's key and reply in ``handled_requests`` in the
 same transaction as the effect; a delivery that may be a repeat (redelivered, or a retry under the
@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_kit.db import make_base
+from crm_kit.records.db import make_base
 from crm_kit.errors import Duplicate
-from crm_kit.uow import AlreadyHandled, DeadlineExceeded, RpcRequest
+from crm_kit.runtime.uow import AlreadyHandled, DeadlineExceeded, RpcRequest
 
 Base = make_base()
 
@@ -163,7 +163,7 @@ def test_a_twin_met_at_the_use_cases_own_flush_is_already_handled(db):
 def test_a_twin_event_met_at_the_use_cases_own_flush_is_a_duplicate(db):
     """The same for an event handled twice at once: the second's flush meets the record's unique
     key; the kit sees the event id recorded and says duplicate, not a failure to retry and log."""
-    from crm_kit.uow import DuplicateEvent
+    from crm_kit.runtime.uow import DuplicateEvent
     second = db.uow(inbox_key=("things.on_made", "e1"))
     with pytest.raises(DuplicateEvent):
         with second:                                   # looked: not processed yet
@@ -174,3 +174,20 @@ def test_a_twin_event_met_at_the_use_cases_own_flush_is_a_duplicate(db):
             second.session.add(Thing(id="t2", name="made-once"))
             second.session.flush()
     assert [t.id for t in db.all(Thing)] == ["t1"]
+
+
+def test_a_request_that_committed_part_of_its_work_finishes_past_the_deadline(db):
+    """An import commits chunk by chunk: once one chunk is in, stopping at the deadline would leave it
+    half-written, so the later chunks (in siblings too) and the reply are committed."""
+    uow = db.uow(request=RpcRequest("c:1", "import_things", deadline=time.time() + 0.2))
+    with uow:
+        uow.session.add(Thing(id="t1", name="t1"))
+        uow.commit()
+    time.sleep(0.25)
+    sibling = uow.sibling()
+    with sibling:
+        sibling.session.add(Thing(id="t2", name="t2"))
+        sibling.commit()
+    with uow:
+        uow.commit({"created": 2})
+    assert db.count(Thing) == 2 and _replies(db) == [("c:1", "import_things", {"created": 2})]

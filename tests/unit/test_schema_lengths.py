@@ -14,7 +14,7 @@ import pytest
 from marshmallow import fields, validate
 from sqlalchemy import String
 
-from crm_kit.schemas import InputSchema
+from crm_kit.records.schemas import InputSchema
 
 SERVICES = [("leads", "services.leads.schemas", "services.leads.models"),
             ("customers", "services.customers.schemas", "services.customers.models"),

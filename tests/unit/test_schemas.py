@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from crm_kit.errors import ValidationFailed
-from crm_kit.schemas import SERVER_OWNED, InputSchema, Schema, fields, load, validate
+from crm_kit.records.schemas import SERVER_OWNED, InputSchema, Schema, fields, load, validate
 
 SERVER_MSG = "This field is set by the server and cannot be written."
 
@@ -113,7 +113,7 @@ def test_server_owned_inside_nested_many_items():
 # -- TextRowsLoader: load() for many CSV rows, a column at a time ---------------------------
 from marshmallow import ValidationError, validates  # noqa: E402
 
-from crm_kit.schemas import TextRowsLoader  # noqa: E402
+from crm_kit.records.schemas import TextRowsLoader  # noqa: E402
 
 
 class Person(InputSchema):
@@ -186,8 +186,8 @@ def test_text_rows_loader_refuses_schemas_it_cannot_load_exactly():
 
 # -- Dumper: schema.dump without the per-field lookups ------------------------------------
 def test_dumper_dumps_every_catalogued_event_as_marshmallow_does():
-    from crm_kit import catalogue
-    from crm_kit.schemas import Dumper
+    from crm_kit.ops import catalogue
+    from crm_kit.records.schemas import Dumper
 
     checked = 0
     for producer, event in catalogue.produced_events():
@@ -209,7 +209,7 @@ def test_dumper_dumps_every_catalogued_event_as_marshmallow_does():
 def test_dumper_handles_computed_fields_and_refuses_dump_hooks():
     from marshmallow import post_dump
 
-    from crm_kit.schemas import Dumper
+    from crm_kit.records.schemas import Dumper
 
     class Shown(Schema):
         id = fields.String(attribute="key")
@@ -240,7 +240,7 @@ def test_dumper_sharing_dumps_what_the_dumper_dumps_for_rows_made_from_a_templat
     import datetime as dt
     from decimal import Decimal
 
-    from crm_kit.schemas import Dumper
+    from crm_kit.records.schemas import Dumper
 
     class Row(Schema):
         row_id = fields.String(attribute="id")
@@ -267,7 +267,7 @@ def test_dumper_sharing_dumps_what_the_dumper_dumps_for_rows_made_from_a_templat
 def test_audit_created_sharing_equals_created_row_by_row():
     import datetime as dt
 
-    from crm_kit import audit
+    from crm_kit.records import audit
 
     now = dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc)
     template = {"id": None, "name": None, "email": None, "status": "pending", "at": now, "note": None}
@@ -278,14 +278,14 @@ def test_audit_created_sharing_equals_created_row_by_row():
     assert changes(dict(template, id="a", name="Ann"))["at"] == [None, "2026-01-02T00:00:00+00:00"]
 
 
-# -- the JSON Schema states every rule (crm_kit.jsonschema) ------------------------------------------------
+# -- the JSON Schema states every rule (crm_kit.records.jsonschema) ------------------------------------------------
 import datetime as _dt  # noqa: E402
 import re  # noqa: E402
 
 from hypothesis import given, settings, strategies as st  # noqa: E402
 from marshmallow import ValidationError  # noqa: E402
 
-from crm_kit.jsonschema import documented, json_schema  # noqa: E402
+from crm_kit.records.jsonschema import documented, json_schema  # noqa: E402
 from services.leads import schemas as lead_schemas  # noqa: E402
 
 

@@ -6,9 +6,9 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_kit.context import Principal
-from crm_kit.db import make_base
+from crm_kit.records.db import make_base
 from crm_kit.errors import NotFound
-from crm_kit.scopes import get_in_scope, scope_clause
+from crm_kit.records.scopes import get_in_scope, scope_clause
 from tests.unit.conftest import ADMIN, MANAGER_D1, MANAGER_D2, MEMBER_1, MEMBER_SUB, SYSTEM
 
 Base = make_base()
@@ -114,10 +114,10 @@ def test_out_of_scope_is_exactly_like_missing(session, principal, ident):
     assert out_of_scope.value.extra == {"resource": "record", "id": ident}
 
 
-# -- team tables and the write scope (crm_kit.teams) ------------------------------------
+# -- team tables and the write scope (crm_kit.records.teams) ------------------------------------
 from crm_kit.errors import Forbidden  # noqa: E402
-from crm_kit.scopes import get_for_write, scoped_select, write_scope_clause  # noqa: E402
-from crm_kit.teams import define_team_table, set_member  # noqa: E402
+from crm_kit.records.scopes import get_for_write, scoped_select, write_scope_clause  # noqa: E402
+from crm_kit.records.teams import define_team_table, set_member  # noqa: E402
 
 SharedBase = make_base()
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm_kit.text import normalize_name, normalize_phone
+from crm_kit.records.text import normalize_name, normalize_phone
 
 MOBILE = "13800138000"
 

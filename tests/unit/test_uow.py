@@ -11,10 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_kit.context import Principal, principal_var, request_id_var
-from crm_kit.db import UtcDateTime, make_base
+from crm_kit.records.db import UtcDateTime, make_base
 from crm_kit.errors import ValidationFailed
-from crm_kit.events import ENVELOPE_FIELDS, EnvelopeSchema, EventType
-from crm_kit.uow import DuplicateEvent
+from crm_kit.runtime.events import ENVELOPE_FIELDS, EnvelopeSchema, EventType
+from crm_kit.runtime.uow import DuplicateEvent
 
 Base = make_base()
 
@@ -263,13 +263,13 @@ def test_audit_values_are_json_safe():
     import datetime as dt
     from decimal import Decimal
 
-    from crm_kit.audit import json_safe
+    from crm_kit.records.audit import json_safe
     assert json_safe({"a": Decimal("1.50"), "b": dt.datetime(2024, 1, 2, tzinfo=dt.timezone.utc),
                       "c": dt.date(2024, 1, 2), "d": ("x", 1)}) == {
         "a": "1.50", "b": "2024-01-02T00:00:00+00:00", "c": "2024-01-02", "d": ["x", 1]}
 
 
-# -- crm_kit.db.bulk_insert: rows written without the ORM read back as the ORM writes them ----------
+# -- crm_kit.records.db.bulk_insert: rows written without the ORM read back as the ORM writes them ----------
 class Wide(Base):
     __tablename__ = "wide"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -285,7 +285,7 @@ class Wide(Base):
 def test_bulk_insert_writes_what_the_orm_writes(make_db, backend):
     """On PostgreSQL the rows travel as JSON (NULLs left out); every type reads back the same,
     a None as NULL and a null nested in a JSON value as itself."""
-    from crm_kit.db import bulk_insert, bulk_insert_all
+    from crm_kit.records.db import bulk_insert, bulk_insert_all
 
     db = make_db(Base, "test", backend=backend)
     at = dt.datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=dt.timezone.utc)

@@ -9,7 +9,7 @@ from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
-import crm_kit.db
+import crm_kit.records.db
 
 
 # revision identifiers, used by Alembic.
@@ -27,8 +27,8 @@ def upgrade() -> None:
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('parent_id', sa.String(length=36), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', crm_kit.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', crm_kit.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['parent_id'], ['departments.id'], name=op.f('fk_departments_parent_id_departments')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_departments'))
     )
@@ -41,7 +41,7 @@ def upgrade() -> None:
     sa.Column('status', sa.Integer(), nullable=True),
     sa.Column('body', sa.Text(), nullable=True),
     sa.Column('headers', sa.JSON(), nullable=True),
-    sa.Column('created_at', crm_kit.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('user_id', 'key', name=op.f('pk_idempotency_records'))
     )
     with op.batch_alter_table('idempotency_records', schema=None) as batch_op:
@@ -57,8 +57,8 @@ def upgrade() -> None:
     sa.Column('department_id', sa.String(length=36), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', crm_kit.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', crm_kit.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['department_id'], ['departments.id'], name=op.f('fk_users_department_id_departments')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('username', name=op.f('uq_users_username'))

@@ -15,7 +15,7 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
-import crm_kit.db
+import crm_kit.records.db
 
 revision: str = "3f6b9d2c41e7"
 down_revision: Union[str, Sequence[str], None] = "80a74da8f332"
@@ -25,7 +25,7 @@ depends_on: Union[str, Sequence[str], None] = None
 
 def upgrade() -> None:
     with op.batch_alter_table("idempotency_records", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("lease_until", crm_kit.db.UtcDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("lease_until", crm_kit.records.db.UtcDateTime(timezone=True), nullable=True))
 
 
 def downgrade() -> None:

@@ -1,4 +1,4 @@
-from crm_kit.migrations import run_env
+from crm_kit.ops.migrations import run_env
 from services.customers.models import Base
 
 run_env(Base.metadata)

@@ -9,7 +9,7 @@ from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
-import crm_kit.db
+import crm_kit.records.db
 ${imports if imports else ""}
 
 # revision identifiers, used by Alembic.

@@ -9,7 +9,7 @@ from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
-import crm_kit.db
+import crm_kit.records.db
 
 
 # revision identifiers, used by Alembic.
@@ -39,16 +39,16 @@ def upgrade() -> None:
     sa.Column('deal_status', sa.String(length=20), nullable=False),
     sa.Column('follow_stage', sa.String(length=50), nullable=True),
     sa.Column('claim_count', sa.Integer(), nullable=False),
-    sa.Column('last_followed_at', crm_kit.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('last_followed_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('source_lead_id', sa.String(length=36), nullable=True),
     sa.Column('source_campaign_id', sa.String(length=36), nullable=True),
-    sa.Column('opportunity_total', crm_kit.db.Money(precision=18, scale=2), nullable=False),
-    sa.Column('order_total', crm_kit.db.Money(precision=18, scale=2), nullable=False),
-    sa.Column('paid_total', crm_kit.db.Money(precision=18, scale=2), nullable=False),
+    sa.Column('opportunity_total', crm_kit.records.db.Money(precision=18, scale=2), nullable=False),
+    sa.Column('order_total', crm_kit.records.db.Money(precision=18, scale=2), nullable=False),
+    sa.Column('paid_total', crm_kit.records.db.Money(precision=18, scale=2), nullable=False),
     sa.Column('created_by', sa.String(length=36), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', crm_kit.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', crm_kit.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_customers')),
     sa.UniqueConstraint('source_lead_id', name=op.f('uq_customers_source_lead_id'))
     )
@@ -70,8 +70,8 @@ def upgrade() -> None:
     sa.Column('owner_id', sa.String(length=36), nullable=True),
     sa.Column('department_id', sa.String(length=36), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', crm_kit.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', crm_kit.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['customer_id'], ['customers.id'], name=op.f('fk_contacts_customer_id_customers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_contacts'))
     )
@@ -84,7 +84,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.String(length=36), nullable=False),
     sa.Column('access', sa.String(length=20), nullable=False),
     sa.Column('granted_by', sa.String(length=36), nullable=True),
-    sa.Column('granted_at', crm_kit.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('granted_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("access IN ('read', 'read_write')", name=op.f('ck_customers_team_access')),
     sa.ForeignKeyConstraint(['record_id'], ['customers.id'], name=op.f('fk_customers_team_record_id_customers'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('record_id', 'user_id', name=op.f('pk_customers_team'))

@@ -9,7 +9,7 @@ from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
-import crm_kit.db
+import crm_kit.records.db
 
 
 # revision identifiers, used by Alembic.
@@ -38,8 +38,8 @@ def upgrade() -> None:
     sa.Column('rr_cursor', sa.String(length=36), nullable=True),
     sa.Column('created_by', sa.String(length=36), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', crm_kit.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', crm_kit.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lead_pools'))
     )
     with op.batch_alter_table('lead_pools', schema=None) as batch_op:
@@ -61,21 +61,21 @@ def upgrade() -> None:
     sa.Column('pool_id', sa.String(length=36), nullable=True),
     sa.Column('owner_id', sa.String(length=36), nullable=True),
     sa.Column('department_id', sa.String(length=36), nullable=True),
-    sa.Column('last_followed_at', crm_kit.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('last_followed_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('customer_id', sa.String(length=36), nullable=True),
     sa.Column('contact_id', sa.String(length=36), nullable=True),
     sa.Column('opportunity_id', sa.String(length=36), nullable=True),
-    sa.Column('converted_at', crm_kit.db.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('assigned_at', crm_kit.db.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('first_response_at', crm_kit.db.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('sla_due_at', crm_kit.db.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('next_contact_at', crm_kit.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('converted_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('assigned_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('first_response_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('sla_due_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('next_contact_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('previous_owner_id', sa.String(length=36), nullable=True),
     sa.Column('return_reason', sa.String(length=500), nullable=True),
     sa.Column('created_by', sa.String(length=36), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
-    sa.Column('created_at', crm_kit.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', crm_kit.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_leads'))
     )
     with op.batch_alter_table('leads', schema=None) as batch_op:
@@ -96,9 +96,9 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('content', sa.Text(), nullable=False),
     sa.Column('outcome', sa.String(length=500), nullable=True),
-    sa.Column('next_contact_at', crm_kit.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('next_contact_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('author_id', sa.String(length=36), nullable=True),
-    sa.Column('created_at', crm_kit.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['lead_id'], ['leads.id'], name=op.f('fk_lead_follow_ups_lead_id_leads'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lead_follow_ups'))
     )
@@ -112,7 +112,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.String(length=36), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('reason', sa.String(length=500), nullable=True),
-    sa.Column('at', crm_kit.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['lead_id'], ['leads.id'], name=op.f('fk_lead_ownership_log_lead_id_leads'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_lead_ownership_log'))
     )
@@ -136,7 +136,7 @@ def upgrade() -> None:
     sa.Column('user_id', sa.String(length=36), nullable=False),
     sa.Column('access', sa.String(length=20), nullable=False),
     sa.Column('granted_by', sa.String(length=36), nullable=True),
-    sa.Column('granted_at', crm_kit.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('granted_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
     sa.CheckConstraint("access IN ('read', 'read_write')", name=op.f('ck_leads_team_access')),
     sa.ForeignKeyConstraint(['record_id'], ['leads.id'], name=op.f('fk_leads_team_record_id_leads'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('record_id', 'user_id', name=op.f('pk_leads_team'))

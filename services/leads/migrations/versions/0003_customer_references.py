@@ -13,7 +13,7 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
-import crm_kit.db
+import crm_kit.records.db
 
 revision: str = "7a3c91d0e5f2"
 down_revision: Union[str, Sequence[str], None] = "5d1e0c2a7b44"
@@ -28,8 +28,8 @@ def upgrade() -> None:
         "customer_references",
         sa.Column("kind", sa.String(length=10), nullable=False),
         sa.Column("ref_id", sa.String(length=36), nullable=False),
-        sa.Column("recorded_at", crm_kit.db.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("deleted_at", crm_kit.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("recorded_at", crm_kit.records.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("deleted_at", crm_kit.records.db.UtcDateTime(timezone=True), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("kind", "ref_id", name=op.f("pk_customer_references")),
     )

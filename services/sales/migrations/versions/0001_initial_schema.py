@@ -9,7 +9,7 @@ from typing import Sequence, Union
 
 from alembic import op
 import sqlalchemy as sa
-import crm_kit.db
+import crm_kit.records.db
 
 
 # revision identifiers, used by Alembic.
@@ -26,12 +26,12 @@ def upgrade() -> None:
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('lead_id', sa.String(length=36), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('amount', crm_kit.db.Money(precision=18, scale=2), nullable=False),
+    sa.Column('amount', crm_kit.records.db.Money(precision=18, scale=2), nullable=False),
     sa.Column('expected_close_date', sa.Date(), nullable=True),
     sa.Column('lead_owner_id', sa.String(length=36), nullable=True),
     sa.Column('lead_department_id', sa.String(length=36), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('requested_at', crm_kit.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('requested_at', crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_opportunity_requests')),
     sa.UniqueConstraint('lead_id', name=op.f('uq_opportunity_requests_lead_id'))
     )

@@ -1,8 +1,8 @@
 """The audit trail: who changed what, when, and in which request -- recorded for you.
 
-Every :class:`~crm_kit.uow.UnitOfWork` attaches :func:`attach` to its session.
+Every :class:`~crm_kit.runtime.uow.UnitOfWork` attaches :func:`attach` to its session.
 On each flush, every new, changed or deleted instance of a mapped class is
-written to the service's ``audit_log`` table (``crm_kit.db``) in the same
+written to the service's ``audit_log`` table (``crm_kit.records.db``) in the same
 transaction as the change:
 
 - ``entity``: the class's ``__audit_entity__`` (default: its name, lower case);
@@ -36,10 +36,10 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, attributes
 
 from crm_kit.context import current_principal, current_request_id
-from crm_kit.db import bulk_insert, utcnow
+from crm_kit.records.db import bulk_insert, utcnow
 from crm_kit.ids import new_id
-from crm_kit.pagination import decode_cursor, encode_cursor
-from crm_kit.schemas import ListQuery, load
+from crm_kit.records.pagination import decode_cursor, encode_cursor
+from crm_kit.records.schemas import ListQuery, load
 
 TABLE = "audit_log"
 AUDIT_EXCLUDED = frozenset({"version", "created_at", "updated_at"})
@@ -236,9 +236,9 @@ def record_history(uow, principal, model, record_id: str, resource: str, query: 
                    read_extra=None) -> dict:
     """The use case behind every ``<resource>_history`` RPC: the record's audit entries,
     newest first, for callers who may read it (``NotFound`` otherwise). ``read_extra``: the
-    service's own further way in, as for its reads (``crm_kit.scopes.get_for_read``)."""
+    service's own further way in, as for its reads (``crm_kit.records.scopes.get_for_read``)."""
     from crm_kit.errors import Forbidden
-    from crm_kit.scopes import get_for_read
+    from crm_kit.records.scopes import get_for_read
     if principal is None:
         raise Forbidden("No authenticated principal on this call.")
     params = load(_history_query, query or {})

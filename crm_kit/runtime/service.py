@@ -19,9 +19,10 @@ JSON Schema 2020-12 (the OpenAPI 3.1 dialect), keyed ``"<service>.<Name>"``
 ``components/schemas``. Nested schemas are inlined, so each is self-contained
 (no ``$ref``).
 """
-from crm_kit.dependencies import RequestContext
-from crm_kit.jsonschema import json_schema
-from crm_kit.observability import Observability
+from crm_kit.records.jsonschema import json_schema
+from crm_kit.runtime.dependencies import RequestContext
+from crm_kit.runtime.entrypoints import rpc
+from crm_kit.runtime.observability import Observability
 
 
 class CrmService:
@@ -30,8 +31,18 @@ class CrmService:
     principal = RequestContext()
     observability = Observability()
 
+    @rpc
+    def ping(self):
+        """Liveness over the bus: the gateway's readiness and smoke tests call it."""
+        return {"service": self.name, "status": "ok"}
 
-def api_schemas_json(name: str, schemas: dict) -> dict:
+    @rpc
+    def api_schemas_json(self):
+        """JSON Schemas of this service's RPC inputs and outputs (the gateway's OpenAPI)."""
+        return schemas_as_json(self.name, self.api_schemas)
+
+
+def schemas_as_json(name: str, schemas: dict) -> dict:
     """``{"<name>.<Public>": JSON Schema}`` for a service's ``api_schemas``."""
     out = {}
     for public, schema in sorted(schemas.items()):
@@ -41,22 +52,3 @@ def api_schemas_json(name: str, schemas: dict) -> dict:
             converted = {"description": " ".join(doc.split()), **converted}
         out[f"{name}.{public}"] = {"title": public, **converted}
     return out
-
-
-from crm_kit.entrypoints import rpc  # noqa: E402
-
-
-class _Common:
-    @rpc
-    def ping(self):
-        """Liveness over the bus: the gateway's readiness and smoke tests call it."""
-        return {"service": self.name, "status": "ok"}
-
-    @rpc
-    def api_schemas_json(self):
-        """JSON Schemas of this service's RPC inputs and outputs (the gateway's OpenAPI)."""
-        return api_schemas_json(self.name, self.api_schemas)
-
-
-CrmService.ping = _Common.ping
-CrmService.api_schemas_json = _Common.api_schemas_json

@@ -24,10 +24,10 @@ import fastjsonschema
 from marshmallow import Schema, fields, validate
 
 from crm_kit.context import current_principal, current_request_id
-from crm_kit.db import utcnow
+from crm_kit.records.db import utcnow
 from crm_kit.errors import ValidationFailed
 from crm_kit.ids import new_id
-from crm_kit.schemas import Dumper
+from crm_kit.records.schemas import Dumper
 
 ENVELOPE_FIELDS = ("event_id", "event_type", "schema_version", "occurred_at", "producer",
                    "actor", "correlation_id", "payload")
@@ -60,7 +60,7 @@ class EventType:
 
     def dumper_sharing(self, template: dict, varying) -> Callable[[dict], dict]:
         """``dump`` for many dicts holding ``template``'s values except under the keys in
-        ``varying`` (``crm_kit.schemas.Dumper.sharing``): an import's events. Each payload is
+        ``varying`` (``crm_kit.records.schemas.Dumper.sharing``): an import's events. Each payload is
         still checked against the catalogue."""
         dumper = _dumper(self.schema)
         dump = dumper.sharing(template, varying) if isinstance(dumper, Dumper) else dumper
@@ -106,7 +106,7 @@ def _validator(cls: type[Schema]) -> Callable[[dict], object]:
     """The payload's JSON Schema (what ``docs/events`` publishes), compiled."""
     check = _VALIDATORS.get(cls)
     if check is None:
-        from crm_kit.jsonschema import json_schema   # apispec: only where events are raised
+        from crm_kit.records.jsonschema import json_schema   # apispec: only where events are raised
         check = _VALIDATORS[cls] = fastjsonschema.compile(json_schema(cls))
     return check
 

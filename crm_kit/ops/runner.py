@@ -12,14 +12,14 @@ def serve(name: str) -> None:
     import eventlet
     eventlet.monkey_patch()
 
-    from crm_kit.db import make_green
+    from crm_kit.records.db import make_green
     make_green()
 
     from nameko.runners import ServiceRunner
 
     from crm_kit.config import Settings
-    from crm_kit.logging import configure_logging
-    from crm_kit.topology import service_class
+    from crm_kit.runtime.logging import configure_logging
+    from crm_kit.ops.topology import service_class
 
     settings = Settings.for_service(name)
     configure_logging(name, settings.log_level)

@@ -1,5 +1,5 @@
 """marshmallow -> JSON Schema (2020-12, the OpenAPI 3.1 dialect), shared by the event
-catalogue (``crm_kit.catalogue``) and the services' API schemas (``CrmService.api_schemas_json``).
+catalogue (``crm_kit.ops.catalogue``) and the services' API schemas (``CrmService.api_schemas_json``).
 
 Nested schemas are inlined (no ``$ref``), so every schema produced here is self-contained.
 
@@ -20,7 +20,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import fields, validate
 
-from crm_kit.schemas import not_blank
+from crm_kit.records.schemas import not_blank
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 _KNOWN = {not_blank: {"pattern": r"\S", "description": "Not only whitespace."}}

@@ -12,7 +12,7 @@ from crm_kit.config import ALL_PROCESSES, DEFAULT_METRICS_PORTS, env_int
 
 
 def run_all(port: int | None = None) -> int:
-    from crm_kit.cli import migrate
+    from crm_kit.ops.provision import migrate
 
     port = port or env_int("GATEWAY_PORT", 8000)
     for name in ALL_PROCESSES:
@@ -23,7 +23,7 @@ def run_all(port: int | None = None) -> int:
         penv = dict(env)
         if name != "gateway" and "METRICS_PORT" not in os.environ:
             penv["METRICS_PORT"] = str(DEFAULT_METRICS_PORTS[name])
-        procs[name] = subprocess.Popen([sys.executable, "-m", "crm_kit.cli", "serve", name], env=penv)
+        procs[name] = subprocess.Popen([sys.executable, "-m", "crm_kit.ops.cli", "serve", name], env=penv)
     base = f"http://127.0.0.1:{port}"
     print(f"""
 CRM platform starting ({len(procs)} processes). Ctrl-C stops everything.

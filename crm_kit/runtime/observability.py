@@ -20,8 +20,8 @@ from nameko.extensions import DependencyProvider
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from crm_kit import metrics
-from crm_kit.amqp import queue_depth
+from crm_kit.runtime import metrics
+from crm_kit.runtime.amqp import queue_depth
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class Observability(DependencyProvider):
         self._threads = []
 
     def _database(self):
-        from crm_kit.dependencies import Database
+        from crm_kit.runtime.dependencies import Database
         for dep in self.container.dependencies:
             if isinstance(dep, Database):
                 return dep

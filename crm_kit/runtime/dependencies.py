@@ -10,11 +10,11 @@ from eventlet.queue import LightQueue
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import sessionmaker
 
-from crm_kit.amqp import ConfirmingPublisher
+from crm_kit.runtime.amqp import ConfirmingPublisher
 from crm_kit.context import DEADLINE, MAYBE_HANDLED, REQUEST_KEY, Principal, principal_var, request_id_var
-from crm_kit.db import make_engine, utcnow
-from crm_kit.outbox import OutboxRelay
-from crm_kit.uow import RpcRequest, UnitOfWork, purge_handled_requests
+from crm_kit.records.db import make_engine, utcnow
+from crm_kit.runtime.outbox import OutboxRelay
+from crm_kit.runtime.uow import RpcRequest, UnitOfWork, purge_handled_requests
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class Database(DependencyProvider):
     outbox relay that publishes what those units of work commit.
 
     An RPC worker's unit of work knows its request (key, deadline, maybe handled before: see
-    ``crm_kit.entrypoints``), so that it records the reply with the effect; a writing RPC that
+    ``crm_kit.runtime.entrypoints``), so that it records the reply with the effect; a writing RPC that
     committed without recording its reply (``uow.commit(reply)``) is logged as an error, since a
     redelivery of it would be applied twice (the integration tests fail on that line)."""
 

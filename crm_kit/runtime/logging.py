@@ -37,5 +37,5 @@ def configure_logging(service: str, level: str = "INFO", stream=None) -> None:
     # nameko and kombu are chatty at INFO about connections; keep warnings.
     for noisy in ("kombu", "amqp", "nameko"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
-    # crm_kit.entrypoints logs worker errors once, with an error id; nameko would repeat them.
+    # crm_kit.runtime.entrypoints logs worker errors once, with an error id; nameko would repeat them.
     logging.getLogger("nameko.containers").setLevel(logging.ERROR)

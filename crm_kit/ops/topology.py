@@ -7,7 +7,7 @@ import inspect
 
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
-from crm_kit.amqp import HandlerQueue
+from crm_kit.runtime.amqp import HandlerQueue
 from crm_kit.config import ALL_PROCESSES
 
 
@@ -23,7 +23,7 @@ def service_class(name: str):
 
 
 def handler_queues(cls) -> list[HandlerQueue]:
-    from crm_kit.entrypoints import CrmEventHandler
+    from crm_kit.runtime.entrypoints import CrmEventHandler
     out = []
     for method_name, method in inspect.getmembers(cls, inspect.isfunction):
         for ep in getattr(method, ENTRYPOINT_EXTENSIONS_ATTR, ()):

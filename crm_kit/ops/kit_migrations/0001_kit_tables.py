@@ -14,7 +14,7 @@ from typing import Sequence, Union
 import sqlalchemy as sa
 from alembic import op
 
-import crm_kit.db
+import crm_kit.records.db
 
 revision: str = "kit0001"
 down_revision: Union[str, Sequence[str], None] = None
@@ -35,11 +35,11 @@ def upgrade() -> None:
             sa.Column("exchange", sa.String(length=100), nullable=False),
             sa.Column("body", sa.JSON(), nullable=False),
             sa.Column("headers", sa.JSON(), nullable=False),
-            sa.Column("created_at", crm_kit.db.UtcDateTime(timezone=True), nullable=False),
-            sa.Column("published_at", crm_kit.db.UtcDateTime(timezone=True), nullable=True),
+            sa.Column("created_at", crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
+            sa.Column("published_at", crm_kit.records.db.UtcDateTime(timezone=True), nullable=True),
             sa.Column("attempts", sa.Integer(), nullable=False),
             sa.Column("last_error", sa.Text(), nullable=True),
-            sa.Column("claimed_until", crm_kit.db.UtcDateTime(timezone=True), nullable=True),
+            sa.Column("claimed_until", crm_kit.records.db.UtcDateTime(timezone=True), nullable=True),
             sa.PrimaryKeyConstraint("id", name=op.f("pk_outbox")),
         )
         op.create_index("ix_outbox_unpublished", "outbox", ["published_at", "created_at"], unique=False)
@@ -48,7 +48,7 @@ def upgrade() -> None:
             "processed_events",
             sa.Column("handler", sa.String(length=200), nullable=False),
             sa.Column("event_id", sa.String(length=36), nullable=False),
-            sa.Column("processed_at", crm_kit.db.UtcDateTime(timezone=True), nullable=False),
+            sa.Column("processed_at", crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
             sa.PrimaryKeyConstraint("handler", "event_id", name=op.f("pk_processed_events")),
         )
     if not _exists("audit_log"):
@@ -60,7 +60,7 @@ def upgrade() -> None:
             sa.Column("action", sa.String(length=50), nullable=False),
             sa.Column("actor_id", sa.String(length=36), nullable=True),
             sa.Column("request_id", sa.String(length=100), nullable=True),
-            sa.Column("at", crm_kit.db.UtcDateTime(timezone=True), nullable=False),
+            sa.Column("at", crm_kit.records.db.UtcDateTime(timezone=True), nullable=False),
             sa.Column("changes", sa.JSON(), nullable=False),
             sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
         )

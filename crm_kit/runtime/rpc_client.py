@@ -21,7 +21,7 @@ saves every call a frame to the broker.
 **A request carries its deadline** (now + the timeout, or the deadline of the request this
 worker itself handles, whichever is sooner): as the AMQP expiration, so that the broker drops it
 once stale, and as ``x-crm-deadline``, which the service checks before it starts and before it
-commits (``crm_kit.entrypoints``, ``crm_kit.uow``). The caller waits ``REPLY_GRACE`` seconds past
+commits (``crm_kit.runtime.entrypoints``, ``crm_kit.runtime.uow``). The caller waits ``REPLY_GRACE`` seconds past
 the deadline for a reply still on its way, then answers 503: what it was told 503 about was not
 done, or is answered from the service's record of it by a retry under the same Idempotency-Key.
 
@@ -45,10 +45,10 @@ from nameko.exceptions import UnknownService
 from nameko.messaging import QueueConsumer
 from nameko.rpc import MethodProxy, ReplyListener, RpcProxy
 
-from crm_kit import metrics
+from crm_kit.runtime import metrics
 from crm_kit.context import DEADLINE, DEADLINE_HEADER, IDEMPOTENCY_KEY, REQUEST_KEY_HEADER
 from crm_kit.errors import CrmError, ServiceUnavailable
-from crm_kit.transient import RETRY_AFTER_SECONDS, is_broker_error
+from crm_kit.runtime.transient import RETRY_AFTER_SECONDS, is_broker_error
 
 REPLY_GRACE = 0.5       # seconds past the deadline a reply may still be on its way
 # A dead pooled connection is replaced once; a broker that refuses that one too is a 503 now.

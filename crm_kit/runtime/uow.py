@@ -13,7 +13,7 @@ event's id to ``processed_events`` in the same transaction as the change,
 then hands the committed outbox rows to the relay to publish now. Leaving the block
 without committing rolls everything back: a change is never half applied.
 
-Every flush is audited (``crm_kit.audit``): who, when, which request, what
+Every flush is audited (``crm_kit.records.audit``): who, when, which request, what
 changed. A use case may name what it did (``uow.audit_action("convert")``),
 say on whose behalf it acts (``uow.audit_actor = envelope["actor"]``), and
 record changes the ORM cannot see (``uow.audit_record(...)``).
@@ -31,7 +31,9 @@ entering ``with uow:`` and leaves as :class:`AlreadyHandled` carrying the first 
 RPC entrypoint answers; two deliveries racing each other meet at the key's primary key. A use case
 that commits several times (an import, chunk by chunk) passes the reply to its last commit only.
 Past the request's deadline (its caller has answered 503) a unit of work neither starts nor
-commits: :class:`DeadlineExceeded`, so "503" means "not done".
+commits: :class:`DeadlineExceeded`, so "503" means "not done". (A request that has committed
+part of its work already -- an import, chunk by chunk -- is finished instead of being left
+half-written; its reply is recorded, so a retry under the same key is answered from it.)
 """
 from __future__ import annotations
 
@@ -44,10 +46,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from crm_kit import audit
-from crm_kit.db import bulk_insert_all, utcnow
+from crm_kit.records import audit
+from crm_kit.records.db import bulk_insert_all, utcnow
 from crm_kit.errors import ServiceUnavailable, StaleVersion
-from crm_kit.events import EventType, envelopes, exchange_name
+from crm_kit.runtime.events import EventType, envelopes, exchange_name
 
 
 class DuplicateEvent(Exception):
@@ -78,6 +80,13 @@ class RpcRequest:
         return self.deadline is not None and time.time() >= self.deadline
 
 
+class _Progress:
+    """Whether a request's work has committed anything yet, shared by its unit of work and their
+    siblings: past the deadline, a request that committed nothing yet is refused ("503 means not
+    done"); one that has (an import, chunk by chunk) is finished rather than left half-written."""
+    committed = False
+
+
 _NO_REPLY = object()
 
 
@@ -96,6 +105,7 @@ class UnitOfWork:
         self.on_commit = on_commit
         self.inbox_key = inbox_key      # (handler, event_id) when handling an event
         self.request = request          # the RPC request when handling one
+        self._progress = _Progress()
         self.requests = metadata.tables["handled_requests"]
         self.reply_recorded = False     # this request's reply is in handled_requests (committed)
         self.committed = False          # something was committed by this unit of work
@@ -113,8 +123,10 @@ class UnitOfWork:
         request's deadline but records no reply (the use case's own unit of work does)."""
         request = self.request and RpcRequest(self.request.key + ":sibling", self.request.method,
                                               self.request.deadline)
-        return _Sibling(self.session_factory, self.producer, self.metadata, on_commit=self.on_commit,
-                        headers=self.headers, request=request)
+        sibling = _Sibling(self.session_factory, self.producer, self.metadata, on_commit=self.on_commit,
+                           headers=self.headers, request=request)
+        sibling._progress = self._progress
+        return sibling
 
     # -- lifecycle -------------------------------------------------------
     def __enter__(self) -> "UnitOfWork":
@@ -178,7 +190,7 @@ class UnitOfWork:
         return self.audit
 
     def insert(self, table, rows: list[dict]) -> None:
-        """Rows written without the ORM (``crm_kit.db.bulk_insert``) when we commit, with the
+        """Rows written without the ORM (``crm_kit.records.db.bulk_insert``) when we commit, with the
         outbox rows: on PostgreSQL, one round trip for all of them. A constraint they break
         fails the commit."""
         self._inserts.append((table, rows))
@@ -215,7 +227,7 @@ class UnitOfWork:
             rows = self._write_outbox(self._pending)
             if self.inbox_key is not None:
                 self._record_processed()
-            if self.request is not None and self.request.expired():
+            if self._too_late():
                 self.session.rollback()
                 raise self._deadline_exceeded()
             self.session.commit()
@@ -232,7 +244,7 @@ class UnitOfWork:
                 self._raise_if_handled()      # the same request, delivered twice, committed first there
             raise
         self._pending = []
-        self.committed = True
+        self.committed = self._progress.committed = True
         self.reply_recorded = self.reply_recorded or recording
         self.committed_event_ids.extend(r["id"] for r in rows)
         if rows and self.on_commit is not None:
@@ -269,8 +281,11 @@ class UnitOfWork:
             handler=handler, event_id=event_id, processed_at=utcnow()))
 
     def _check_deadline(self) -> None:
-        if self.request is not None and self.request.expired():
+        if self._too_late():
             raise self._deadline_exceeded()
+
+    def _too_late(self) -> bool:
+        return self.request is not None and not self._progress.committed and self.request.expired()
 
     def _deadline_exceeded(self) -> DeadlineExceeded:
         return DeadlineExceeded(f"The {self.producer} service could not do this within the request's deadline; "

@@ -2,10 +2,10 @@
 
 Each service calls :func:`make_base` once; the base carries the service's own
 ``MetaData`` plus the kit's ``outbox``, ``processed_events``, ``handled_requests`` and
-``audit_log`` tables (their migrations: ``crm_kit/kit_migrations``), so the outbox rows, the
+``audit_log`` tables (their migrations: ``crm_kit/ops/kit_migrations``), so the outbox rows, the
 idempotency records and the audit trail live in
 the service's own database and are written in the same transaction as the
-business change (``crm_kit.uow``, ``crm_kit.audit``).
+business change (``crm_kit.runtime.uow``, ``crm_kit.records.audit``).
 """
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def define_kit_tables(metadata: MetaData) -> None:
         Column("event_id", String(36), primary_key=True),
         Column("processed_at", UtcDateTime, nullable=False),
     )
-    # Who changed what, when, in which request (crm_kit.audit writes it on every flush).
+    # Who changed what, when, in which request (crm_kit.records.audit writes it on every flush).
     Table(
         "audit_log", metadata,
         Column("id", String(36), primary_key=True),            # UUIDv7: time-ordered
@@ -123,7 +123,7 @@ def define_kit_tables(metadata: MetaData) -> None:
         Column("changes", JSON, nullable=False),               # {field: [before, after]}
         Index("ix_audit_log_entity_entity_id_id", "entity", "entity_id", "id"),
     )
-    # The writing RPC requests carried out, with their replies (crm_kit.uow: a redelivered request
+    # The writing RPC requests carried out, with their replies (crm_kit.runtime.uow: a redelivered request
     # or a retry under the same Idempotency-Key is answered from here, not applied twice).
     Table(
         "handled_requests", metadata,

@@ -2,7 +2,7 @@
 
 ``rpc``: nameko's RPC entrypoint whose errors are always typed. A
 :class:`~crm_kit.errors.CrmError` travels to the caller as itself; a database or
-broker the service cannot reach is a ``ServiceUnavailable`` (503, ``crm_kit.transient``);
+broker the service cannot reach is a ``ServiceUnavailable`` (503, ``crm_kit.runtime.transient``);
 anything else is logged here with its traceback and an error id, and the caller gets
 a plain ``CrmError("An internal error occurred.", {"error_id": ...})`` --
 internals never leave the service. Each request carries its deadline
@@ -11,11 +11,11 @@ dropped unanswered (its caller has answered 503 already), and the unit of work n
 nor commits after it. Each request has a key (``x-crm-request-key`` when the caller has a stable
 one, the AMQP correlation id otherwise) that its unit of work records with the reply, so a
 redelivered request (``redelivered``: the service died before acknowledging it) or a retry is
-answered with the first reply, not applied twice (``crm_kit.uow``).
+answered with the first reply, not applied twice (``crm_kit.runtime.uow``).
 
 ``event_handler``: nameko's event handler made safe:
 - its queue is a quorum queue with a delivery limit and a dead-letter queue
-  (declared on start, see :class:`crm_kit.amqp.HandlerQueue`);
+  (declared on start, see :class:`crm_kit.runtime.amqp.HandlerQueue`);
 - the envelope is checked before the handler runs; a malformed one is parked;
 - the unit of work records the event id with the effect, so a redelivery is
   acknowledged without doing anything again (outcome ``duplicate``);
@@ -23,7 +23,7 @@ answered with the first reply, not applied twice (``crm_kit.uow``).
   fresh worker (fresh transaction); after ``EVENT_MAX_ATTEMPTS`` (or at once
   for an invalid payload) the message is parked in ``<queue>.dlq`` with the
   error attached, and the service goes on consuming everything else;
-- a failure of the infrastructure (database or broker unreachable, ``crm_kit.transient``) is
+- a failure of the infrastructure (database or broker unreachable, ``crm_kit.runtime.transient``) is
   not the message's: it is retried for as long as it lasts (backing off up to
   ``TRANSIENT_BACKOFF_MAX`` seconds), the message staying unacknowledged in its queue, and
   it never counts as an attempt nor parks the message;
@@ -48,15 +48,15 @@ from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 
 from nameko.messaging import QueueConsumer
 
-from crm_kit import metrics
-from crm_kit.amqp import ConfirmingPublisher, HandlerQueue
+from crm_kit.runtime import metrics
+from crm_kit.runtime.amqp import ConfirmingPublisher, HandlerQueue
 from crm_kit.context import (DEADLINE, DEADLINE_HEADER, MAYBE_HANDLED, REQUEST_KEY, REQUEST_KEY_HEADER,
                              Principal)
 from crm_kit.errors import BadRequest, CrmError, ValidationFailed
-from crm_kit.events import EnvelopeSchema
+from crm_kit.runtime.events import EnvelopeSchema
 from crm_kit.ids import new_id
-from crm_kit.transient import is_transient, unavailable
-from crm_kit.uow import AlreadyHandled, DuplicateEvent
+from crm_kit.runtime.transient import is_transient, unavailable
+from crm_kit.runtime.uow import AlreadyHandled, DuplicateEvent
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ Queues for event handlers follow nameko's naming
 with a delivery limit: a message that crashes its consumer over and over is
 dead-lettered by the broker into ``<queue>.dlq`` instead of looping forever.
 Handler exceptions are retried in-process with backoff and then parked in the
-same ``.dlq`` by the kit, with the error attached (see ``crm_kit.entrypoints``).
+same ``.dlq`` by the kit, with the error attached (see ``crm_kit.runtime.entrypoints``).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from amqp import spec
 from amqp.method_framing import frame_writer
 from kombu import Connection, Exchange, Producer, Queue
 
-from crm_kit.events import exchange_name
+from crm_kit.runtime.events import exchange_name
 
 log = logging.getLogger(__name__)
 

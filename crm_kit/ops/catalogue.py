@@ -5,15 +5,15 @@ Built by discovery, so there is no list to keep up to date:
 - producers: the module-level :class:`EventType` instances in each
   ``services.<name>.events``;
 - consumers: the ``@event_handler`` methods on each nameko service class
-  (:func:`crm_kit.topology.handler_queues`);
+  (:func:`crm_kit.ops.topology.handler_queues`);
 - schemas: JSON Schema (2020-12) derived from the marshmallow payload schema
   with apispec, wrapped in the envelope schema;
 - examples: ``EventType.example``, else ``docs/events/examples/<producer>/<event>.json``.
 
 The result is committed under ``docs/events/`` and ``tests/contract`` checks it::
 
-    python -m crm_kit.catalogue --write   # regenerate docs/events/catalogue.json and README.md
-    python -m crm_kit.catalogue --check   # exit 1 if they are stale (CI)
+    python -m crm_kit.ops.catalogue --write   # regenerate docs/events/catalogue.json and README.md
+    python -m crm_kit.ops.catalogue --check   # exit 1 if they are stale (CI)
 """
 from __future__ import annotations
 
@@ -26,14 +26,14 @@ import warnings
 from pathlib import Path
 
 from crm_kit.config import REPO_ROOT, SERVICES
-from crm_kit.events import EnvelopeSchema, EventType, exchange_name
-from crm_kit.jsonschema import DIALECT, json_schema
+from crm_kit.runtime.events import EnvelopeSchema, EventType, exchange_name
+from crm_kit.records.jsonschema import DIALECT, json_schema
 
 DOCS_DIR = REPO_ROOT / "docs" / "events"
 CATALOGUE_PATH = DOCS_DIR / "catalogue.json"
 README_PATH = DOCS_DIR / "README.md"
 EXAMPLES_DIR = DOCS_DIR / "examples"
-WRITE_COMMAND = "python -m crm_kit.catalogue --write"
+WRITE_COMMAND = "python -m crm_kit.ops.catalogue --write"
 
 # Envelope fields of every example (the payload is the interesting part).
 EXAMPLE_OCCURRED_AT = "2024-11-25T14:03:11.250000+00:00"
@@ -64,11 +64,11 @@ def produced_events() -> list[tuple[str, EventType]]:
 
 def consumed_events():
     """Every event handler queue the services declare (``HandlerQueue``)."""
-    from crm_kit.topology import handler_queues, service_class
+    from crm_kit.ops.topology import handler_queues, service_class
     return sorted((hq for s in SERVICES for hq in handler_queues(service_class(s))), key=lambda hq: hq.name)
 
 
-# -- JSON Schema (crm_kit.jsonschema) ------------------------------------------
+# -- JSON Schema (crm_kit.records.jsonschema) ------------------------------------------
 def envelope_schema(producer: str, event: EventType, payload_schema: dict) -> dict:
     schema = json_schema(EnvelopeSchema)
     props = schema["properties"]
@@ -203,7 +203,7 @@ def stale_files(files: dict[Path, str] | None = None) -> list[Path]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m crm_kit.catalogue", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m crm_kit.ops.catalogue", description=__doc__.split("\n")[0])
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--write", action="store_true", help="regenerate docs/events/")
     mode.add_argument("--check", action="store_true", help="exit 1 if docs/events/ is stale")

@@ -5,11 +5,11 @@ connection to give, a deadlock or serialization failure, SQLite's "database is l
 nothing about the request or the message, and go away by themselves. So:
 
 - an RPC that meets one answers :class:`~crm_kit.errors.ServiceUnavailable` (503, ``Retry-After``),
-  never 500 (``crm_kit.entrypoints``);
+  never 500 (``crm_kit.runtime.entrypoints``);
 - an event handler that meets one keeps the message in its queue and tries again, backing off, for
   as long as it lasts; it does not count as one of the message's attempts and never parks it
   (only failures of the message itself are parked);
-- the gateway's RPC client turns a broker it cannot reach into a 503 (``crm_kit.rpc_client``).
+- the gateway's RPC client turns a broker it cannot reach into a 503 (``crm_kit.runtime.rpc_client``).
 """
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ A record the caller cannot read answers exactly like a missing one
 answers ``Forbidden`` (403).
 
 A model opts in by having ``owner_id`` and ``department_id`` columns and, if it
-can be shared, a team table (``crm_kit.teams.attach_team`` sets
+can be shared, a team table (``crm_kit.records.teams.attach_team`` sets
 ``__team_table__``, which every function here picks up). A child record with no
 ownership of its own (a contact) inherits its parent's::
 
@@ -33,7 +33,7 @@ from sqlalchemy.sql.elements import ClauseElement
 
 from crm_kit.context import Principal
 from crm_kit.errors import Forbidden, NotFound
-from crm_kit.teams import member_clause, team_of
+from crm_kit.records.teams import member_clause, team_of
 
 
 def _team(model, team_table):

@@ -45,20 +45,21 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     if args.cmd == "serve":
-        from crm_kit.runner import serve
+        from crm_kit.ops.runner import serve
         serve(args.name)
     elif args.cmd == "migrate":
+        from crm_kit.ops.provision import migrate
         names = ALL_PROCESSES if args.name == "all" else (args.name,)
         for name in names:
             migrate(name)
     elif args.cmd == "makemigrations":
-        from crm_kit.migrations import revision
+        from crm_kit.ops.migrations import revision
         revision(args.name, args.message)
     elif args.cmd == "run":
-        from crm_kit.local import run_all
+        from crm_kit.ops.local import run_all
         return run_all(args.port)
     elif args.cmd == "dead-letters":
-        from crm_kit import dead_letters
+        from crm_kit.ops import dead_letters
         if args.action == "list":
             report = dead_letters.list_dead_letters()
             if args.json:
@@ -82,28 +83,6 @@ def main(argv=None) -> int:
                 for result in results:
                     print(result.summary())
     return 0
-
-
-def migrate(name: str) -> None:
-    """Bring ``name``'s database to head and declare its queues (idempotent)."""
-    from kombu import Connection
-
-    from crm_kit.config import amqp_uri
-    from crm_kit.migrations import migrations_dir, upgrade
-    from crm_kit.topology import handler_queues, service_class
-
-    if migrations_dir(name).is_dir():
-        upgrade(name)
-    cls = service_class(name)
-    if hasattr(cls, "post_migrate"):  # e.g. the gateway's first administrator
-        cls.post_migrate()
-    specs = handler_queues(cls)
-    if specs:
-        with Connection(amqp_uri(), connect_timeout=10) as conn:
-            conn.ensure_connection(max_retries=3)
-            for spec in specs:
-                spec.declare(conn)
-    print(f"migrated {name}" + (f" (+{len(specs)} queue(s))" if specs else ""), file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ Each service keeps its revisions in ``services/<name>/migrations/versions``;
 its ``env.py`` is two lines that call :func:`run_env` with its metadata.
 
 The kit's own tables (outbox, processed_events, handled_requests, audit_log) have their
-revisions once, in ``crm_kit/kit_migrations`` (the Alembic branch ``kit``), which every
+revisions once, in ``crm_kit/ops/kit_migrations`` (the Alembic branch ``kit``), which every
 service's database also runs: a service's first revision ``depends_on`` the kit's first one, and
 ``upgrade`` takes every head (the service's and the kit's).
 """
@@ -59,7 +59,7 @@ def run_env(target_metadata) -> None:
     from alembic import context
     from sqlalchemy import pool
 
-    from crm_kit.db import make_engine
+    from crm_kit.records.db import make_engine
 
     config = context.config
     url = config.get_main_option("sqlalchemy.url")

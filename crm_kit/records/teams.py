@@ -9,7 +9,7 @@ A resource that can be shared gets a ``<table>_team`` table next to it::
     lead_team = attach_team(Lead)      # table "leads_team", and Lead.__team_table__
 
 Each row grants one user ``read`` or ``read_write`` on one record. The data
-scopes (``crm_kit.scopes``) read ``__team_table__``: a team member sees the
+scopes (``crm_kit.records.scopes``) read ``__team_table__``: a team member sees the
 record, and a ``read_write`` member may change it (and its team).
 
 Team rows are written with Core statements, so the use case records them in the
@@ -18,11 +18,9 @@ before/after access for that).
 """
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
 from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, delete, insert, select, update
 
-from crm_kit.db import UtcDateTime, utcnow
-from crm_kit.schemas import InputSchema
+from crm_kit.records.db import UtcDateTime, utcnow
 
 READ, READ_WRITE = "read", "read_write"
 ACCESS = (READ, READ_WRITE)
@@ -97,77 +95,3 @@ def remove_member(session, team: Table, record_id: str, user_id: str) -> str | N
 def clear(session, team: Table, record_id: str) -> None:
     """Drop a record's whole team (before deleting the record)."""
     session.execute(delete(team).where(team.c.record_id == record_id))
-
-
-# -- the RPC shapes -----------------------------------------------------------
-class TeamMemberSet(InputSchema):
-    """What ``set_<resource>_team_member`` accepts."""
-    user_id = fields.String(required=True, validate=validate.Length(min=1, max=36))
-    access = fields.String(required=True, validate=validate.OneOf(ACCESS))
-
-
-class TeamMember(Schema):
-    user_id = fields.String(required=True)
-    access = fields.String(required=True, validate=validate.OneOf(ACCESS))
-    granted_by = fields.String(required=True, allow_none=True)
-    granted_at = fields.DateTime(required=True)
-
-
-class TeamList(Schema):
-    items = fields.List(fields.Nested(TeamMember), required=True)
-    next_cursor = fields.String(required=True, allow_none=True)
-
-
-# -- the use cases every shareable resource offers (the service's application calls them) -----
-_member_out = TeamMember()
-_member_set = TeamMemberSet()
-
-
-def _principal(principal):
-    from crm_kit.errors import Forbidden
-    if principal is None:
-        raise Forbidden("No authenticated principal on this call.")
-    return principal
-
-
-def list_team(uow, principal, model, record_id: str, resource: str) -> dict:
-    """The record's team (caller must be able to read the record)."""
-    from crm_kit.scopes import get_for_read
-    with uow:
-        get_for_read(uow.session, model, record_id, _principal(principal), resource)
-        return {"items": _member_out.dump(members(uow.session, team_of(model), record_id), many=True),
-                "next_cursor": None}
-
-
-def set_team_member(uow, principal, model, record_id: str, user_id, access, resource: str) -> dict:
-    """Grant or change a member (caller must be able to change the record); audited as
-    ``team_member_set`` on the record, ``{"team.<user_id>": [before, after]}``."""
-    from crm_kit.schemas import load
-    from crm_kit.scopes import get_for_write
-    principal = _principal(principal)
-    fields_ = load(_member_set, {"user_id": user_id, "access": access})
-    team = team_of(model)
-    with uow:
-        get_for_write(uow.session, model, record_id, principal, resource)
-        before, after = set_member(uow.session, team, record_id, fields_["user_id"], fields_["access"],
-                                   principal.user_id)
-        if before != after:
-            uow.audit_record(resource, record_id, {f"team.{fields_['user_id']}": [before, after]},
-                             "team_member_set")
-        member = next(m for m in members(uow.session, team, record_id) if m["user_id"] == fields_["user_id"])
-        return uow.commit(_member_out.dump(member))
-
-
-def remove_team_member(uow, principal, model, record_id: str, user_id: str, resource: str) -> None:
-    """Remove a member (caller must be able to change the record); ``NotFound`` if not a member."""
-    from crm_kit.errors import NotFound
-    from crm_kit.scopes import get_for_write
-    principal = _principal(principal)
-    with uow:
-        get_for_write(uow.session, model, record_id, principal, resource)
-        before = remove_member(uow.session, team_of(model), record_id, str(user_id))
-        if before is None:
-            raise NotFound(f"{user_id} is not in the team of {resource} {record_id}.",
-                           {"resource": f"{resource} team member", "id": str(user_id)})
-        uow.audit_record(resource, record_id, {f"team.{user_id}": [before, None]}, "team_member_removed")
-        uow.commit(None)
