@@ -1,6 +1,7 @@
 # The platform's entry points. On a fresh Debian machine with Python 3.11:
 #   make run    set up everything and start the platform on http://127.0.0.1:8000
 #   make test   set up everything and run unit, contract, integration and deploy tests
+#   make chaos  the fault suite (tests/faults) in longer, repeated rounds; report in var/faults/report.md
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -56,7 +57,18 @@ clean:
 # make up     the platform as Kubernetes runs it: each process detached, one PostgreSQL database
 #             each (crm_<name>), 2 competing customers replicas (UP_REPLICAS_CUSTOMERS); logs in var/up/
 # make down   stop what `make up` started (SIGTERM, then SIGKILL after UP_STOP_TIMEOUT)
-.PHONY: up down
+# make chaos  tests/faults (`make up` on its own RabbitMQ node and PostgreSQL cluster), longer and repeated:
+# FAULT_ROUNDS, FAULT_LOAD_SECONDS, FAULT_BROKER_DOWN_SECONDS, FAULT_DB_DOWN_SECONDS (tests/faults/settings.py)
+.PHONY: up down chaos
+FAULT_ROUNDS ?= 3
+FAULT_LOAD_SECONDS ?= 20
+FAULT_BROKER_DOWN_SECONDS ?= 60
+FAULT_DB_DOWN_SECONDS ?= 20
+chaos: venv
+	FAULT_ROUNDS=$(FAULT_ROUNDS) FAULT_LOAD_SECONDS=$(FAULT_LOAD_SECONDS) \
+	FAULT_BROKER_DOWN_SECONDS=$(FAULT_BROKER_DOWN_SECONDS) FAULT_DB_DOWN_SECONDS=$(FAULT_DB_DOWN_SECONDS) \
+	$(PY) -m pytest -q tests/faults $(PYTEST_ARGS)
+
 up: venv broker
 	$(PY) scripts/platform_up.py up
 

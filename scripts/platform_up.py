@@ -5,6 +5,7 @@
     python scripts/platform_up.py status   # what runs, and whether it is ready
     python scripts/platform_up.py down     # SIGTERM, wait, SIGKILL leftovers
     python scripts/platform_up.py reset    # drop the crm_<name> databases (when stopped)
+    python scripts/platform_up.py start leads-0 customers-1   # (re)start instances that are not running
 
 Unlike ``make run`` (SQLite files, one foreground process tree), ``up`` gives
 every service and the gateway its own process *and its own PostgreSQL
@@ -25,11 +26,14 @@ Environment:
   UP_READY_TIMEOUT        90              seconds to wait for /readyz
   UP_STOP_TIMEOUT         40              seconds between SIGTERM and SIGKILL (workers may take 30 s)
   GATEWAY_PORT            8000            the HTTP API
+  UP_PROCESS_ENV          {}              JSON, extra environment per instance, e.g.
+                                          {"leads-0": {"AMQP_URI": "amqp://...:5673/"}} (tests/faults)
   AMQP_URI, LOG_LEVEL, ...                passed through to every process (see README)
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import socket
@@ -171,6 +175,17 @@ def drop_databases() -> None:
 # --------------------------------------------------------------------------
 # processes
 # --------------------------------------------------------------------------
+def instance_overrides() -> dict[str, dict[str, str]]:
+    raw = _env("UP_PROCESS_ENV", "{}")
+    try:
+        overrides = json.loads(raw)
+    except ValueError as exc:
+        raise UpError(f"UP_PROCESS_ENV is not JSON: {exc}") from None
+    if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
+        raise UpError('UP_PROCESS_ENV must be an object {"<name>-<replica>": {"VAR": "value"}}')
+    return {key: {k: str(v) for k, v in values.items()} for key, values in overrides.items()}
+
+
 def process_env(name: str, replica: int) -> dict:
     env = dict(os.environ)
     for other, url in database_urls().items():
@@ -179,12 +194,13 @@ def process_env(name: str, replica: int) -> dict:
     if name in SERVICES:
         env["METRICS_PORT"] = str(metrics_port(name, replica))
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env.update(instance_overrides().get(f"{name}-{replica}", {}))
     return env
 
 
 def migrate(name: str) -> None:
     env = dict(process_env(name, 0), PYTHONWARNINGS="ignore")
-    proc = subprocess.run([sys.executable, "-m", "crm_kit.cli", "migrate", name], cwd=REPO,
+    proc = subprocess.run([sys.executable, "-m", "crm_kit.ops.cli", "migrate", name], cwd=REPO,
                           env=env, capture_output=True, text=True, timeout=300)
     output = (proc.stdout + proc.stderr).strip()
     if proc.returncode != 0:
@@ -195,7 +211,7 @@ def migrate(name: str) -> None:
 
 
 def _is_ours(pid: int) -> bool:
-    """The pid is alive and is a ``crm_kit.cli serve`` process (not a recycled pid)."""
+    """The pid is alive and is a ``crm_kit.ops.cli serve`` process (not a recycled pid)."""
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
@@ -208,7 +224,7 @@ def _is_ours(pid: int) -> bool:
         # Empty: a zombie (exited, not reaped yet), or a child still inside exec (its new
         # command line is not mapped yet, right after Popen returned): tell them apart.
         return _state(pid) not in ("Z", "X", None)
-    return b"crm_kit.cli" in cmdline and b"serve" in cmdline
+    return b"crm_kit.ops.cli" in cmdline and b"serve" in cmdline
 
 
 def _state(pid: int) -> str | None:
@@ -247,7 +263,7 @@ def _port_in_use(port: int) -> bool:
 def spawn(name: str, replica: int) -> int:
     log = open(log_file(name, replica), "ab")
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "crm_kit.cli", "serve", name], cwd=REPO,
+        proc = subprocess.Popen([sys.executable, "-m", "crm_kit.ops.cli", "serve", name], cwd=REPO,
                                 env=process_env(name, replica), stdin=subprocess.DEVNULL, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
     finally:
@@ -381,6 +397,28 @@ def cmd_up() -> int:
     return 0
 
 
+def cmd_start(names: list[str]) -> int:
+    """(Re)start the given instances of a running platform that are not running (a pod the kubelet
+    restarts after a crash); no migration, the databases are there."""
+    wanted = set(instances())
+    keys = []
+    for label in names:
+        name, _, replica = label.rpartition("-")
+        if not replica.isdigit() or (name, int(replica)) not in wanted:
+            raise UpError(f"no instance {label!r}; instances: {', '.join(f'{n}-{r}' for n, r in instances())}")
+        keys.append((name, int(replica)))
+    live = running()
+    pids = {}
+    for key in keys:
+        if key in live:
+            print(f"{key[0]}-{key[1]} is running (pid {live[key]})", flush=True)
+            continue
+        pids[key] = spawn(*key)
+        print(f"started {key[0]}-{key[1]} (pid {pids[key]})", flush=True)
+    wait_ready(pids, float(_env("UP_READY_TIMEOUT", "90")))
+    return 0
+
+
 def cmd_down() -> int:
     live = running()
     if not live:
@@ -418,9 +456,14 @@ def cmd_status() -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("up", "down", "status", "reset"))
+    parser.add_argument("command", choices=("up", "down", "status", "reset", "start"))
+    parser.add_argument("instances", nargs="*", metavar="NAME-REPLICA", help="for start: e.g. leads-0")
     args = parser.parse_args(argv)
+    if bool(args.instances) != (args.command == "start"):
+        parser.error("start takes one or more NAME-REPLICA, the other commands none")
     try:
+        if args.command == "start":
+            return cmd_start(args.instances)
         return {"up": cmd_up, "down": cmd_down, "status": cmd_status, "reset": cmd_reset}[args.command]()
     except UpError as exc:
         print(f"platform_up: {exc}", file=sys.stderr)
