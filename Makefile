@@ -1,6 +1,7 @@
 # The platform's entry points. On a fresh Debian machine with Python 3.11:
 #   make run    set up everything and start the platform on http://127.0.0.1:8000
 #   make test   set up everything and run unit, contract, integration and deploy tests
+#   make test-unit  the unit and contract tiers only (no broker, about a minute), and the linter
 #   make chaos  the fault suite (tests/faults) in longer, repeated rounds; report in var/faults/report.md
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -11,7 +12,7 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: run test migrate bench replay-dead-letters dead-letters k8s-validate broker venv clean help
+.PHONY: run test test-unit lint migrate bench replay-dead-letters dead-letters k8s-validate broker venv clean help
 
 help:
 	@sed -n 's/^#   //p' Makefile
@@ -35,8 +36,14 @@ migrate: venv broker
 run: venv broker
 	$(CRM) run --port $(PORT)
 
-test: venv broker
+test: venv broker lint
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-unit: venv lint
+	$(PY) -m pytest -q tests/unit tests/contract $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
 
 bench: venv broker
 	$(PY) -m bench.run

@@ -20,8 +20,8 @@
 4. ``bench/results/leads_scale.json`` and ``.md``, and a summary on stdout.
 
 The process runs as a service process does: eventlet monkey-patched and psycopg2 made green
-(psycogreen), so the import's run-ahead preparation (``crm_kit.concurrency``) overlaps the
-database the way it does in the leads service.
+(psycogreen), so the import's run-ahead preparation (``services.leads.application.import_pipeline``)
+overlaps the database the way it does in the leads service.
 
 Environment: BENCH_SCALE_ROWS, BENCH_IMPORT_ROWS, BENCH_SCALE_REPS, BENCH_SCALE_WARMUP (default 30),
 BENCH_PG_ADMIN_URL (default ``postgresql+psycopg2://postgres@127.0.0.1:5432/postgres``),
@@ -174,7 +174,8 @@ def load(url: str) -> dict:
         c.execute(text(
             "INSERT INTO lead_pool_users (pool_id, user_id, role, department_id) "
             "SELECT '00000000-0000-7000-a000-' || lpad((u % :pools)::text, 12, '0'), "
-            "'00000000-0000-7000-8000-' || lpad(u::text, 12, '0'), CASE WHEN u < :pools THEN 'admin' ELSE 'member' END, "
+            "'00000000-0000-7000-8000-' || lpad(u::text, 12, '0'), "
+            "CASE WHEN u < :pools THEN 'admin' ELSE 'member' END, "
             "'00000000-0000-7000-9000-' || lpad((u % :depts)::text, 12, '0') FROM generate_series(0, :owners - 1) u"),
             {"pools": POOLS, "depts": DEPARTMENTS, "owners": OWNERS})
         # Shared leads: ~1 % of the leads have a team member other than the owner.
@@ -217,13 +218,15 @@ def principals():
 
 def statement_for(principal, query):
     """The SELECT list_leads runs for (principal, query) (same code path), for EXPLAIN and cursors."""
-    from crm_kit.records.scopes import scoped_select
-    from services.leads import application as app
-    from services.leads.models import Lead
     from crm_kit.records.schemas import load as load_schema
-    params = load_schema(app._list_query, query)
-    return app._filtered(scoped_select(Lead, principal, app._read_extra(principal)), params,
-                         dt.datetime.now(dt.timezone.utc)), params
+    from crm_kit.records.scopes import scoped_select
+    from services.leads.application.access import read_extra
+    from services.leads.application.queries import filtered
+    from services.leads.models import Lead
+    from services.leads.schemas import LeadListQuery
+    params = load_schema(LeadListQuery(), query)
+    return filtered(scoped_select(Lead, principal, read_extra(principal)), params,
+                    dt.datetime.now(dt.timezone.utc)), params
 
 
 def cursor_after(session, principal, query, n):

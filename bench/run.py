@@ -176,8 +176,9 @@ def measure(label: str, url: str, groups: dict[str, list[int]], tag: int, profil
 # -- baseline -------------------------------------------------------------------
 
 def run_baseline(workdir: Path) -> dict:
-    from tests.integration.harness import RABBIT_HOST, create_vhost, delete_vhost, free_port
     from urllib.parse import quote
+
+    from tests.integration.harness import RABBIT_HOST, create_vhost, delete_vhost, free_port
 
     vhost = create_vhost()
     port = free_port()
@@ -310,7 +311,8 @@ def write_report(baseline: dict, platforms: list[dict], skipped: dict) -> dict:
         f"{CONCURRENCY} concurrent clients · {SECONDS:g} s measured after {WARMUP:g} s warm-up · "
         f"load generator: {baseline['load_generator']} · platform LOG_LEVEL={LOG_LEVEL}",
         "",
-        "| target | req/s | p50 ms | p99 ms | requests | errors | ratio vs baseline | CPU ms/req gateway | leads | rabbitmq | postgres | foreign cores |",
+        "| target | req/s | p50 ms | p99 ms | requests | errors | ratio vs baseline "
+        "| CPU ms/req gateway | leads | rabbitmq | postgres | foreign cores |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
 

@@ -9,8 +9,10 @@ A service imports ``crm_kit`` and its own package, never another service. Where 
   entrypoints (``entrypoints``: RPC, event handlers), its dependencies (``dependencies``: the
   database and unit of work, the request context), the unit of work (``uow``), the transactional
   outbox (``outbox``), RabbitMQ topology and confirming publisher (``amqp``), the RPC client with
-  deadlines (``rpc_client``), event types and envelopes (``events``), what counts as an outage
-  (``transient``), metrics, JSON logs and health (``metrics``, ``logging``, ``observability``).
+  deadlines (``rpc_client``), event types and envelopes (``events``), periodic jobs that run once
+  per period across replicas (``jobs``, their claims ``job_runs``, dry runs ``preview``), what
+  counts as an outage (``transient``), metrics, JSON logs and health (``metrics``, ``logging``,
+  ``observability``).
 - ``crm_kit.records``: what use cases do with their records -- tables and column types (``db``),
   data scopes (``scopes``), teams (``teams``, and their use cases ``team_members``), the audit
   trail (``audit``), keyset pagination (``pagination``), optimistic versions (``versioning``),
@@ -19,6 +21,6 @@ A service imports ``crm_kit`` and its own package, never another service. Where 
 - ``crm_kit.ops``: what operators run -- the ``crm`` command (``cli``), serving one process
   (``runner``), the whole platform locally (``local``), migrations (``migrations``, the kit's own
   tables' revisions in ``kit_migrations/``), bringing a service up to date (``provision``),
-  dead letters (``dead_letters``), the event catalogue (``catalogue``), what a service consumes
-  (``topology``).
+  dead letters (``dead_letters``), periodic jobs run now or listed (``jobs``: ``crm jobs``), the
+  event catalogue (``catalogue``), what a service consumes (``topology``).
 """

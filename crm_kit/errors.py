@@ -4,7 +4,15 @@ Every class here is registered with nameko's ``deserialize_to_instance``, so
 an error raised in a service is re-raised as the same class in the caller
 (the gateway), which maps it to an RFC 9457 problem by class hierarchy
 (``status`` below). Services raise only these classes; specifics go in
-``extra`` (``errors`` for field messages, ``code``, ``current_state``...).
+``extra`` (``errors`` for field messages, ``current_state``, ``limit``...).
+
+**What a client may see of ``extra``** is declared by each class: ``public``, the names of
+the fields the gateway puts in the problem+json answer (:meth:`CrmError.public_extra`);
+everything else (``resource``, ``id``, ``expected_version``...) stays in the logs. A subclass
+extends its parent's list (``public = Conflict.public + ("quota",)``): a class never shows
+less than the class it refines (a subclass that would is a ``TypeError`` when it is defined).
+A class declares the fields it is raised with; a field raised but not declared is not seen
+(``tests/unit/test_errors.py`` checks each class's list, and what a client sees of it).
 
 The constructor is ``(detail, extra)`` on every class because nameko
 rebuilds the instance from ``exc.args``; ``extra`` is kept JSON-encoded in
@@ -21,6 +29,7 @@ class CrmError(Exception):
     status = 500
     title = "Internal Server Error"
     slug = "internal"
+    public: tuple[str, ...] = ("errors",)   # the fields of ``extra`` a client may see
 
     def __init__(self, detail: str = "", extra: dict | str | None = None):
         # nameko stringifies every non-string in exc.args on the wire; JSON keeps types.
@@ -30,6 +39,10 @@ class CrmError(Exception):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        for base in cls.__mro__[1:]:
+            hidden = [name for name in getattr(base, "public", ()) if name not in cls.public]
+            if issubclass(base, CrmError) and hidden:
+                raise TypeError(f"{cls.__name__}.public must extend {base.__name__}.public (missing {hidden})")
         deserialize_to_instance(cls)
 
     @property
@@ -39,6 +52,11 @@ class CrmError(Exception):
     @property
     def extra(self) -> dict:
         return json.loads(self.args[1])
+
+    def public_extra(self) -> dict:
+        """The fields of ``extra`` this class lets a client see (``public``), those given."""
+        extra = self.extra
+        return {name: extra[name] for name in self.public if name in extra}
 
     def __str__(self) -> str:
         return self.detail
@@ -51,6 +69,7 @@ class BadRequest(CrmError):
     status = 400
     title = "Bad Request"
     slug = "bad-request"
+    public = CrmError.public + ("reason",)          # reason: why an RPC request could not be decoded
 
 
 class ValidationFailed(CrmError):
@@ -72,15 +91,19 @@ class Unauthorized(CrmError):
     status = 401
     title = "Unauthorized"
     slug = "unauthorized"
+    public = CrmError.public + ("reason",)          # missing, expired, bad_credentials, inactive...
 
 
 class Forbidden(CrmError):
+    """(``resource`` and ``id`` stay in the logs.)"""
     status = 403
     title = "Forbidden"
     slug = "forbidden"
+    public = CrmError.public + ("action",)          # the action refused: assign, claim, restore...
 
 
 class NotFound(CrmError):
+    """(``resource`` and ``id`` stay in the logs: the client named them.)"""
     status = 404
     title = "Not Found"
     slug = "not-found"
@@ -94,6 +117,10 @@ class Conflict(CrmError):
     status = 409
     title = "Conflict"
     slug = "conflict"
+    # current_state/action: not allowed in this state; existing_id/field: the record already there and
+    # the field that must be unique; current_version: a stale write; retry_after: still in progress
+    public = CrmError.public + ("current_state", "action", "existing_id", "field", "current_version",
+                                "retry_after")
 
 
 class InvalidState(Conflict):
@@ -117,19 +144,24 @@ class StaleVersion(Conflict):
 
 
 class LimitExceeded(Conflict):
+    """A limit reached: ``limit`` names it, ``max`` is its value, ``current`` where the caller
+    stands, ``available_at`` when it lets them again (a cooldown)."""
     slug = "limit-exceeded"
+    public = Conflict.public + ("limit", "max", "current", "available_at")
 
 
 class TooManyRequests(CrmError):
     status = 429
     title = "Too Many Requests"
     slug = "rate-limited"
+    public = CrmError.public + ("retry_after", "limit")
 
 
 class ServiceUnavailable(CrmError):
     status = 503
     title = "Service Unavailable"
     slug = "service-unavailable"
+    public = CrmError.public + ("service", "retry_after")
 
 
 # Errors a service raises on purpose: logged as outcomes, not as failures.

@@ -31,9 +31,9 @@ from werkzeug.exceptions import MethodNotAllowed
 from werkzeug.routing import Map, PathConverter, Rule
 from werkzeug.wrappers import Response
 
-from crm_kit.runtime import metrics
 from crm_kit.context import IDEMPOTENCY_KEY, Principal, principal_var, request_id_var
 from crm_kit.ids import new_id
+from crm_kit.runtime import metrics
 from gateway import idempotency, problems
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""``Idempotency-Key`` on creates: the same key and body within 24 hours returns
+"""``Idempotency-Key`` on writes (creates, actions, updates, deletes): the same key and body within 24 hours returns
 the first answer instead of creating twice (api.md).
 
 The first request with a key stores a pending record (its primary key is
@@ -30,8 +30,8 @@ from sqlalchemy import delete, or_, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
-from crm_kit.records.db import utcnow
 from crm_kit.errors import Conflict, ValidationFailed
+from crm_kit.records.db import utcnow
 from crm_kit.runtime.uow import UnitOfWork
 from gateway import problems
 from gateway.models import IdempotencyRecord

@@ -15,7 +15,8 @@ from apispec import APISpec
 from crm_kit.config import SERVICES
 from crm_kit.records.jsonschema import json_schema
 from crm_kit.records.pagination import CURSOR_PATTERN, MAX_CURSOR
-from gateway import idempotency, schemas as gateway_schemas
+from gateway import idempotency
+from gateway import schemas as gateway_schemas
 from gateway.http import MAX_URL_LENGTH
 from gateway.inputs import MAX_JSON_DEPTH
 from gateway.routes import ROUTES, Route
@@ -40,11 +41,19 @@ PROBLEM = {
         "error_id": {"type": "string", "description": "For 500s: quote it when reporting the problem."},
         "retry_after": {"type": "integer", "description": "For 429, 503 and a 409 still in progress: seconds "
                                                           "to wait (also the Retry-After header)."},
-        "limit": {"type": ["string", "integer"], "description": "For 429 and 414: the limit exceeded."},
+        "limit": {"type": ["string", "integer"], "description": "For 429 and 414: the limit exceeded; for a "
+                                                                 "limit exceeded (409): its name (max_held...)."},
         "reason": {"type": "string", "description": "For 401: missing, expired, bad_credentials..."},
         "service": {"type": "string", "description": "For 503: the service that did not answer."},
         "field": {"type": "string", "description": "For duplicates: the field that must be unique."},
-        "action": {"type": "string", "description": "For actions not allowed in the record's state."},
+        "action": {"type": "string", "description": "For actions not allowed in the record's state, or refused "
+                                                    "to the caller (403)."},
+        "max": {"type": ["number", "string"],
+                "description": "For a limit exceeded (409): the limit's value (money as a decimal string)."},
+        "current": {"type": ["number", "string"],
+                    "description": "For a limit exceeded (409): where the caller stands (e.g. leads held)."},
+        "available_at": {"type": "string", "format": "date-time",
+                         "description": "For a limit exceeded by a cooldown (409): when it allows the action again."},
     },
 }
 _RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.", "schema": {"type": "integer"}}}
@@ -82,10 +91,12 @@ def _ref(name: str) -> dict:
 
 def _problem_responses(route: Route) -> dict:
     wanted = {"401", "404", "429", "500", "503"} if not route.public else {"400", "401", "422", "429", "500"}
-    if route.body or route.query or route.version:
+    if route.json_body or route.takes("query", "version"):
         wanted |= {"400", "422"}
     if route.method != "GET":
         wanted |= {"403", "409"}
+    if route.idempotent:               # a malformed Idempotency-Key, or one reused with another body
+        wanted |= {"422"}
     if route.public:
         wanted -= {"404", "503"}
     return {status: _problem(status) for status in sorted(wanted)}
@@ -139,27 +150,29 @@ def _operation(route: Route, components: dict) -> dict:
     if route.location:
         ok["headers"]["Location"] = {"schema": {"type": "string"}, "description": "The new record's URL."}
     op["responses"] = {str(route.status): ok, **_problem_responses(route)}
-    if route.query:
+    if route.takes("query"):
         op["parameters"] += _query_parameters(route, components)
-    if route.version:
+    for arg in route.args:
+        if arg.source == "query_param":
+            param = {"name": arg.read, "in": "query", "required": False, "schema": {"type": "string"}}
+            op["parameters"].append(dict(param, description=arg.doc) if arg.doc else param)
+    if route.takes("version"):
         op["parameters"].append({"name": "If-Match", "in": "header", "required": False,
                                  "schema": {"type": "string", "pattern": IF_MATCH_PATTERN},
                                  "description": "The version you read (at least 1); a stale one answers 409."})
-    if route.creates:
+    if route.idempotent:
         op["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
                                  "schema": {"type": "string", "pattern": idempotency.KEY_PATTERN},
                                  "description": "Same key and body within 24 h returns the first answer "
                                                 "(a success or a 4xx; a 5xx frees the key); a different "
                                                 "body with the same key is 422."})
-    if route.csv_body:
+    if route.takes("csv"):
         op["requestBody"] = {"required": True, "content": {"text/csv": {"schema": {
             "type": "string", "minLength": 1,
             "description": "UTF-8 (with or without BOM), a header row naming the lead fields, then a row per lead."}}}}
-        op["parameters"].append({"name": "pool_id", "in": "query", "required": False,
-                                 "schema": {"type": "string"}, "description": "Put the leads in this pool."})
         op["responses"].setdefault("400", _problem("400"))
         op["responses"].setdefault("422", _problem("422"))
-    if route.body:
+    if route.json_body:
         needs = bool(components.get(route.request or "", {}).get("required"))
         op["requestBody"] = {"required": route.creates or route.public or needs,
                              "content": {"application/json": {"schema": _ref(route.request) if route.request
@@ -199,7 +212,7 @@ def build_spec(service_schemas: dict[str, dict], routes=ROUTES) -> dict:
                         if r and r.startswith("gateway.")}):
         components[name] = json_schema(getattr(gateway_schemas, name.split(".", 1)[1]))
     for route in routes:
-        if route.version and route.body and route.request in components:
+        if route.takes("version") and route.json_body and route.request in components:
             components[route.request] = _with_version(components[route.request])
     query_schemas = {route.query_schema for route in routes if route.query_schema}
     for name, schema in sorted(components.items()):
@@ -212,7 +225,8 @@ def build_spec(service_schemas: dict[str, dict], routes=ROUTES) -> dict:
         spec.path(path=path, operations=operations)
     for path, (summary, schema, mime) in OPS.items():
         spec.path(path=path, operations={"get": {
-            "summary": summary, "tags": ["operations"], "security": [], "operationId": path.strip("/").replace(".", "_"),
+            "summary": summary, "tags": ["operations"], "security": [],
+            "operationId": path.strip("/").replace(".", "_"),
             "responses": {"200": {"description": "OK", "content": {mime: {"schema": schema}}}}}})
     doc = spec.to_dict()
     doc["security"] = [{"bearer": []}]

@@ -1,8 +1,11 @@
 """RFC 9457 problem details from typed errors (by class hierarchy, via ``status``).
 
+What of an error's ``extra`` the client sees is what its class declares public
+(``crm_kit.errors``: ``CrmError.public``, ``public_extra()``); the rest stays in the logs.
+
 ``Retry-After`` (seconds) goes with every answer that asks the client to come back: a 429, a
-409 "still in progress" (``gateway.idempotency``) and every 503, from the error's
-``extra["retry_after"]`` or, on a 503 without one, ``DEFAULT_RETRY_AFTER``.
+409 "still in progress" (``gateway.idempotency``) and every 503, from the error's public
+``retry_after`` or, on a 503 without one, ``DEFAULT_RETRY_AFTER``.
 """
 from __future__ import annotations
 
@@ -20,9 +23,6 @@ log = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://crm.example.org/problems/"
 PROBLEM_JSON = "application/problem+json"
-# What of an error's ``extra`` a client may see (anything else stays in the logs).
-PUBLIC_EXTRA = ("errors", "current_state", "existing_id", "action", "limit", "service", "field",
-                "current_version", "retry_after", "reason")
 DEFAULT_RETRY_AFTER = 2  # seconds, for a 503 whose error does not say
 
 
@@ -39,8 +39,8 @@ def from_exception(exc: BaseException, instance: str | None = None) -> Response:
         log.warning("gateway: %r", exc)
         exc = unavailable("gateway", exc)
     if isinstance(exc, CrmError) and (exc.status < 500 or exc.status == 503):
-        extra = {k: v for k, v in exc.extra.items() if k in PUBLIC_EXTRA}
-        retry_after = _retry_after(exc.extra.get("retry_after"), exc.status == 503)
+        extra = exc.public_extra()
+        retry_after = _retry_after(extra.pop("retry_after", None), exc.status == 503)
         if retry_after is not None:
             extra["retry_after"] = retry_after
         response = problem(exc.status, exc.title, exc.detail, exc.slug, instance, **extra)
@@ -48,7 +48,6 @@ def from_exception(exc: BaseException, instance: str | None = None) -> Response:
             response.headers["Retry-After"] = str(retry_after)
         if exc.status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="crm"'
-
         return response
     # Anything else: log it here with an id; the client gets the id, never the internals.
     error_id = exc.extra.get("error_id") if isinstance(exc, CrmError) else None

@@ -2,7 +2,9 @@
 
 Thin by design: match the route, authenticate, apply rate limits and
 idempotency, call the owning service over RPC (with a deadline) or the
-gateway's own identity use cases, shape the response. Business rules live
+gateway's own identity use cases, shape the response. Every route is
+handled alike: its call's keyword arguments are what the route declares
+(``routes``, read off the request by ``arguments``). Business rules live
 in the services; errors become problem+json in ``problems``.
 """
 from __future__ import annotations
@@ -19,11 +21,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from crm_kit.config import SERVICES, amqp_uri
+from crm_kit.errors import NotFound
 from crm_kit.runtime.dependencies import Database
-from crm_kit.errors import NotFound, ValidationFailed
 from crm_kit.runtime.rpc_client import ServiceRpc
-from gateway import auth, identity, idempotency, inputs, problems
+from gateway import arguments, idempotency, inputs, problems
 from gateway.http import Caller, IdempotentCreates, Streamed, api, client_ip, method_not_allowed, route_not_found
+from gateway.identity import auth, users
+from gateway.identity.rpc import RPCS
 from gateway.models import Base
 from gateway.openapi import OpenApi
 from gateway.ratelimit import RateLimits
@@ -64,13 +68,15 @@ class GatewayService:
     def post_migrate() -> None:
         """After ``crm migrate gateway``: the first administrator, on a fresh database."""
         import sys
+
         from sqlalchemy.orm import sessionmaker
+
         from crm_kit.config import database_url
         from crm_kit.records.db import make_engine
         from crm_kit.runtime.uow import UnitOfWork
         engine = make_engine(database_url("gateway"))
         try:
-            password = identity.bootstrap_admin(UnitOfWork(sessionmaker(engine), "gateway", Base.metadata))
+            password = users.bootstrap_admin(UnitOfWork(sessionmaker(engine), "gateway", Base.metadata))
         finally:
             engine.dispose()
         if password:
@@ -101,47 +107,31 @@ class GatewayService:
 
     # -- the API -----------------------------------------------------------
     def _handle(self, request, route: Route, params: dict) -> Response:
+        """Every route alike: authenticate (or, on a public route, limit the sign-ins), read the
+        call's keyword arguments as the route declares them (``gateway.arguments``), call, answer."""
         ip = client_ip(request)
         inputs.check_query(request)
+        principal = None
         if route.public:  # sign-in: limited per IP, and per username tried from that IP (nobody locks anyone out)
             self.rate_limits.check("RATE_LIMIT_TOKEN_PER_IP", ip)
-            body = inputs.json_body(request)
-            self.rate_limits.check("RATE_LIMIT_TOKEN_PER_USER", self.rate_limits.sign_in_key(body.get("username"), ip))
-            return json_response(identity.login(self.db, body, auth.signing_key()))
-
-        self.rate_limits.check("RATE_LIMIT_API_PER_IP", ip)
-        principal = auth.authenticate(request, self.db)
-        self.establish_principal(principal)
-        self.rate_limits.check("RATE_LIMIT_API_PER_USER", principal.user_id)
-
+            tried = inputs.json_body(request).get(route.limit_by) if route.limit_by else None
+            self.rate_limits.check("RATE_LIMIT_TOKEN_PER_USER", self.rate_limits.sign_in_key(tried, ip))
+        else:
+            self.rate_limits.check("RATE_LIMIT_API_PER_IP", ip)
+            principal = auth.authenticate(request, self.db)
+            self.establish_principal(principal)
+            self.rate_limits.check("RATE_LIMIT_API_PER_USER", principal.user_id)
         if any("\x00" in value for value in params.values()):  # no record has such an id
             raise NotFound("No such record.", {})
-        args = list(params.values())
-        body = None
-        if route.csv_body:
-            args += [inputs.csv_body(request), request.args.get("pool_id")]
-        elif route.body_args:
-            args.extend(self._body_args(route, inputs.json_body(request), principal))
-        elif route.body:
-            body = inputs.json_body(request)
-            args.append(body)
-        if route.query:
-            args.append(inputs.query(request))
-        if route.version:
-            args.append(inputs.expected_version(request, body))
-        if route.user_departments:
-            members = (body or {}).get("admin_ids") or [], (body or {}).get("member_ids") or []
-            args.append(identity.user_departments(
-                self.db, [u for group in members if isinstance(group, list) for u in group], "member_ids"))
-
+        kwargs = arguments.keywords(route, request, params, self.db)
         if route.download:
-            return self._download(route, principal, args)
+            return self._download(route, principal, kwargs)
 
         def produce() -> Response:
-            return self._respond(route, params, self._call(route, principal, args))
+            return self._respond(route, params, self._call(route, principal, kwargs))
 
         key = request.headers.get("Idempotency-Key")
-        if route.creates and key is not None:
+        if route.idempotent and key is not None:
             return self._idempotent(request, principal, key, produce)
         return produce()
 
@@ -155,42 +145,29 @@ class GatewayService:
         return idempotency.run(self.db, principal.user_id, key, request.method, request.path,
                                request.get_data(cache=True), keyed, self.idempotent_creates.lease)
 
-    def _body_args(self, route: Route, body: dict, principal) -> list:
-        unknown = set(body) - set(route.body_args)
-        if unknown:
-            raise ValidationFailed.from_messages({k: ["Unknown field."] for k in sorted(unknown)})
-        for field in ("user_id", "owner_id"):  # users are the gateway's: check them here
-            if field in route.body_args:
-                user_id = body.get(field)
-                if not isinstance(user_id, str) or not identity.user_exists(self.db, user_id):
-                    raise ValidationFailed.from_messages({field: ["Unknown user."]})
-        args = [body.get(name) for name in route.body_args]
-        if "owner_id" in route.body_args:  # the service copies the owner's department onto the record
-            args.append(identity.user_departments(self.db, [body["owner_id"]], "owner_id")[body["owner_id"]])
-        return args
-
-    def _call(self, route: Route, principal, args):
+    def _call(self, route: Route, principal, kwargs: dict):
+        """The route's RPC with keyword arguments; a gateway route's identity use case the same way,
+        after the gateway's unit of work and the caller (``gateway.identity.rpc``)."""
         if route.service == "gateway":
-            handler = getattr(identity, route.rpc)
-            if route.rpc.startswith("update_"):
-                return handler(self.db, principal, *args, cache=auth.principal_cache())
-            return handler(self.db, principal, *args)
-        return getattr(getattr(self, route.service), route.rpc)(*args)
+            return RPCS[route.rpc](self.db, principal, **kwargs)
+        return getattr(getattr(self, route.service), route.rpc)(**kwargs)
 
-    def _download(self, route: Route, principal, args: list) -> Streamed:
+    def _download(self, route: Route, principal, kwargs: dict) -> Streamed:
         """A CSV file pulled from the service page by page (``{"csv", "next_cursor"}``) while the client
         reads: the first page now, so that its errors (a bad filter, the service down) are this
         request's problem+json; each next one, asked for with the cursor, in a worker of its own."""
-        def after(cursor):
-            if cursor is None:
+        (cursor,) = [arg.name for arg in route.args if arg.source == "cursor"]
+
+        def after(next_cursor):
+            if next_cursor is None:
                 return None
 
             def fetch(service):  # ``service``: the instance of the worker fetching this page
-                page = service._call(route, principal, [*args, cursor])
+                page = service._call(route, principal, {**kwargs, cursor: next_cursor})
                 return page["csv"], after(page["next_cursor"])
             return fetch
 
-        first = self._call(route, principal, [*args, None])
+        first = self._call(route, principal, {**kwargs, cursor: None})
         return Streamed(first["csv"], after(first["next_cursor"]), mimetype="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{route.download}"'})
 

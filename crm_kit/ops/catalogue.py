@@ -26,8 +26,8 @@ import warnings
 from pathlib import Path
 
 from crm_kit.config import REPO_ROOT, SERVICES
-from crm_kit.runtime.events import EnvelopeSchema, EventType, exchange_name
 from crm_kit.records.jsonschema import DIALECT, json_schema
+from crm_kit.runtime.events import EnvelopeSchema, EventType, exchange_name
 
 DOCS_DIR = REPO_ROOT / "docs" / "events"
 CATALOGUE_PATH = DOCS_DIR / "catalogue.json"

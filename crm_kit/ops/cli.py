@@ -7,6 +7,8 @@
     crm dead-letters list            parked messages, per handler
     crm dead-letters replay <dlq>    move parked messages back to their handler (or --all),
                                      then say how many went back and how many were parked again
+    crm jobs list [<service> ...]    periodic jobs and their last runs (--limit N, --json)
+    crm jobs run <service> <job>     run a periodic job now (--as-of T, --dry-run: change nothing)
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import sys
 
 
 def main(argv=None) -> int:
-    from crm_kit.config import ALL_PROCESSES
+    from crm_kit.config import ALL_PROCESSES, SERVICES
     parser = argparse.ArgumentParser(prog="crm", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -41,6 +43,20 @@ def main(argv=None) -> int:
     q.add_argument("--wait", type=float, default=None, metavar="SECONDS",
                    help="how long to wait for the handlers before counting what was parked again "
                         "(default: the handlers' retry schedule plus 2 s; stops early once all are parked again)")
+    q.add_argument("--json", action="store_true")
+    p = sub.add_parser("jobs", help="periodic jobs: their last runs, or run one now")
+    jobs = p.add_subparsers(dest="action", required=True)
+    q = jobs.add_parser("list", help="each service's periodic jobs with their last runs")
+    q.add_argument("services", nargs="*", metavar="service", help="default: every service with jobs")
+    q.add_argument("--limit", type=int, default=5, help="runs per job (1-100, default 5)")
+    q.add_argument("--json", action="store_true")
+    q = jobs.add_parser("run", help="run a periodic job now, on the running service")
+    q.add_argument("service", choices=SERVICES)
+    q.add_argument("job")
+    q.add_argument("--as-of", default=None, metavar="T",
+                   help="ISO 8601 (no offset: UTC); default now")
+    q.add_argument("--dry-run", action="store_true", help="preview: what it would do, nothing changed")
+    q.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS")
     q.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
 
@@ -82,6 +98,9 @@ def main(argv=None) -> int:
             else:
                 for result in results:
                     print(result.summary())
+    elif args.cmd == "jobs":
+        from crm_kit.ops import jobs
+        return jobs.main(args)
     return 0
 
 

@@ -19,10 +19,10 @@ from dataclasses import asdict, dataclass
 
 from kombu import Connection
 
-from crm_kit.runtime.amqp import DLQ_SUFFIX, ConfirmingPublisher, queue_depth
 from crm_kit.config import SERVICES, amqp_uri, env_float, env_int
 from crm_kit.ids import new_id
 from crm_kit.ops.topology import handler_queues, service_class
+from crm_kit.runtime.amqp import DLQ_SUFFIX, ConfirmingPublisher, queue_depth
 
 CRM_HEADERS = ("x-crm-error", "x-crm-attempts", "x-crm-original-queue", "x-crm-handler", "x-crm-failed-at")
 REPLAY_ID_HEADER = "x-crm-replay-id"      # the replay run that sent a message back last

@@ -1,9 +1,10 @@
 """Alembic, driven per service: ``crm migrate <service>``.
 
-Each service keeps its revisions in ``services/<name>/migrations/versions``;
-its ``env.py`` is two lines that call :func:`run_env` with its metadata.
+Each service keeps only its revisions, in ``services/<name>/migrations/versions``; the Alembic
+environment and the template new revisions are written from are the kit's, one for all
+(``crm_kit/ops/migration_env/``), and run against the named service's models.
 
-The kit's own tables (outbox, processed_events, handled_requests, audit_log) have their
+The kit's own tables (outbox, processed_events, handled_requests, job_runs, audit_log) have their
 revisions once, in ``crm_kit/ops/kit_migrations`` (the Alembic branch ``kit``), which every
 service's database also runs: a service's first revision ``depends_on`` the kit's first one, and
 ``upgrade`` takes every head (the service's and the kit's).
@@ -20,6 +21,7 @@ from crm_kit.config import REPO_ROOT, database_url
 
 MIGRATION_LOCK_ID = 7_262_011  # any fixed number; each service has its own database
 KIT_VERSIONS = Path(__file__).resolve().parent / "kit_migrations"
+ENVIRONMENT = Path(__file__).resolve().parent / "migration_env"
 
 
 def migrations_dir(name: str) -> Path:
@@ -30,7 +32,7 @@ def migrations_dir(name: str) -> Path:
 
 def alembic_config(name: str, url: str | None = None) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(migrations_dir(name)))
+    cfg.set_main_option("script_location", str(ENVIRONMENT))
     cfg.set_main_option("version_path_separator", "os")
     cfg.set_main_option("version_locations",
                         os.pathsep.join([str(migrations_dir(name) / "versions"), str(KIT_VERSIONS)]))
@@ -54,8 +56,15 @@ def revision(name: str, message: str) -> None:
                      version_path=str(own))
 
 
+def service_metadata(name: str):
+    """The metadata of a service's models (its tables, and the kit's that come with its base)."""
+    import importlib
+    module = importlib.import_module("gateway.models" if name == "gateway" else f"services.{name}.models")
+    return module.Base.metadata
+
+
 def run_env(target_metadata) -> None:
-    """Body of every service's migrations/env.py."""
+    """The body of the kit's migration environment (``migration_env/env.py``)."""
     from alembic import context
     from sqlalchemy import pool
 

@@ -18,8 +18,8 @@ def serve(name: str) -> None:
     from nameko.runners import ServiceRunner
 
     from crm_kit.config import Settings
-    from crm_kit.runtime.logging import configure_logging
     from crm_kit.ops.topology import service_class
+    from crm_kit.runtime.logging import configure_logging
 
     settings = Settings.for_service(name)
     configure_logging(name, settings.log_level)

@@ -7,8 +7,8 @@ import inspect
 
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
-from crm_kit.runtime.amqp import HandlerQueue
 from crm_kit.config import ALL_PROCESSES
+from crm_kit.runtime.amqp import HandlerQueue
 
 
 def service_class(name: str):
@@ -22,11 +22,17 @@ def service_class(name: str):
     raise SystemExit(f"no nameko service named {name!r} in {module.__name__}")
 
 
-def handler_queues(cls) -> list[HandlerQueue]:
+def event_handlers(cls) -> list[tuple[HandlerQueue, object]]:
+    """Each event handler of a service class: its queue, and its entrypoint (whose ``argument``
+    makes what the method is called with, as the running service does)."""
     from crm_kit.runtime.entrypoints import CrmEventHandler
     out = []
     for method_name, method in inspect.getmembers(cls, inspect.isfunction):
         for ep in getattr(method, ENTRYPOINT_EXTENSIONS_ATTR, ()):
             if isinstance(ep, CrmEventHandler):
-                out.append(HandlerQueue(ep.source_service, ep.event_type, cls.name, method_name))
+                out.append((HandlerQueue(ep.source_service, ep.event_type, cls.name, method_name), ep))
     return out
+
+
+def handler_queues(cls) -> list[HandlerQueue]:
+    return [queue for queue, _ in event_handlers(cls)]

@@ -36,10 +36,10 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session, attributes
 
 from crm_kit.context import current_principal, current_request_id
-from crm_kit.records.db import bulk_insert, utcnow
 from crm_kit.ids import new_id
+from crm_kit.records.db import bulk_insert, utcnow
 from crm_kit.records.pagination import decode_cursor, encode_cursor
-from crm_kit.records.schemas import ListQuery, load
+from crm_kit.records.schemas import ListQuery, load, page_of
 
 TABLE = "audit_log"
 AUDIT_EXCLUDED = frozenset({"version", "created_at", "updated_at"})
@@ -213,9 +213,7 @@ class AuditEntry(Schema):
                           metadata={"description": "{field: [before, after]}"})
 
 
-class AuditList(Schema):
-    items = fields.List(fields.Nested(AuditEntry), required=True)
-    next_cursor = fields.String(required=True, allow_none=True)
+AuditList = page_of(AuditEntry, "AuditList")
 
 
 _entry = AuditEntry()
@@ -237,10 +235,7 @@ def record_history(uow, principal, model, record_id: str, resource: str, query: 
     """The use case behind every ``<resource>_history`` RPC: the record's audit entries,
     newest first, for callers who may read it (``NotFound`` otherwise). ``read_extra``: the
     service's own further way in, as for its reads (``crm_kit.records.scopes.get_for_read``)."""
-    from crm_kit.errors import Forbidden
     from crm_kit.records.scopes import get_for_read
-    if principal is None:
-        raise Forbidden("No authenticated principal on this call.")
     params = load(_history_query, query or {})
     with uow:
         get_for_read(uow.session, model, record_id, principal, resource, read_extra)

@@ -1,8 +1,8 @@
 """Database plumbing: engines, column types, and the per-service declarative base.
 
 Each service calls :func:`make_base` once; the base carries the service's own
-``MetaData`` plus the kit's ``outbox``, ``processed_events``, ``handled_requests`` and
-``audit_log`` tables (their migrations: ``crm_kit/ops/kit_migrations``), so the outbox rows, the
+``MetaData`` plus the kit's ``outbox``, ``processed_events``, ``handled_requests``, ``job_runs``
+and ``audit_log`` tables (their migrations: ``crm_kit/ops/kit_migrations``), so the outbox rows, the
 idempotency records and the audit trail live in
 the service's own database and are written in the same transaction as the
 business change (``crm_kit.runtime.uow``, ``crm_kit.records.audit``).
@@ -13,10 +13,24 @@ import datetime as dt
 from decimal import Decimal
 
 import orjson
-
 from sqlalchemy import (
-    JSON, Column, DateTime, Index, Integer, MetaData, String, Table, Text, TypeDecorator,
-    any_, create_engine, event, insert, literal, Numeric,
+    JSON,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    any_,
+    create_engine,
+    event,
+    insert,
+    literal,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection, Engine
@@ -132,6 +146,27 @@ def define_kit_tables(metadata: MetaData) -> None:
         Column("reply", JSON, nullable=True),
         Column("handled_at", UtcDateTime, nullable=False),
         Index("ix_handled_requests_handled_at", "handled_at"),
+    )
+    # The runs of the service's periodic jobs (crm_kit.runtime.jobs, crm_kit.runtime.job_runs): one row
+    # per job and scheduled period (the unique key is how one replica, and one only, claims it), or
+    # per run an operator asked for (period_start null); the lease, the run's as_of and its outcome.
+    Table(
+        "job_runs", metadata,
+        Column("id", String(36), primary_key=True),             # UUIDv7; audit entries: "job:<job>:<id>"
+        Column("job", String(100), nullable=False),
+        Column("period_start", UtcDateTime, nullable=True),     # the scheduled period; null: manual
+        Column("trigger", String(20), nullable=False),          # schedule | manual
+        Column("as_of", UtcDateTime, nullable=False),           # the time the job ran "as of" (its input)
+        Column("claimed_by", String(200), nullable=False),      # the replica running it (host:pid:token)
+        Column("claimed_until", UtcDateTime, nullable=False),   # its lease (or, failed, the next try)
+        Column("attempts", Integer, nullable=False),
+        Column("started_at", UtcDateTime, nullable=False),
+        Column("finished_at", UtcDateTime, nullable=True),
+        Column("outcome", String(20), nullable=False),          # running | succeeded | failed | abandoned
+        Column("error", Text, nullable=True),
+        Column("result", JSON, nullable=True),                  # what the job returned (a summary)
+        UniqueConstraint("job", "period_start"),
+        Index("ix_job_runs_job_started_at", "job", "started_at"),
     )
 
 

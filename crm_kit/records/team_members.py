@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from crm_kit.errors import Forbidden, NotFound
-from crm_kit.records.schemas import InputSchema, load
+from crm_kit.errors import NotFound
+from crm_kit.records.schemas import InputSchema, load, page_of
 from crm_kit.records.scopes import get_for_read, get_for_write
 from crm_kit.records.teams import ACCESS, members, remove_member, set_member, team_of
 
@@ -24,9 +24,7 @@ class TeamMember(Schema):
     granted_at = fields.DateTime(required=True)
 
 
-class TeamList(Schema):
-    items = fields.List(fields.Nested(TeamMember), required=True)
-    next_cursor = fields.String(required=True, allow_none=True)
+TeamList = page_of(TeamMember, "TeamList")
 
 
 # -- the use cases every shareable resource offers (the service's application calls them) -----
@@ -34,16 +32,11 @@ _member_out = TeamMember()
 _member_set = TeamMemberSet()
 
 
-def _principal(principal):
-    if principal is None:
-        raise Forbidden("No authenticated principal on this call.")
-    return principal
-
 
 def list_team(uow, principal, model, record_id: str, resource: str) -> dict:
     """The record's team (caller must be able to read the record)."""
     with uow:
-        get_for_read(uow.session, model, record_id, _principal(principal), resource)
+        get_for_read(uow.session, model, record_id, principal, resource)
         return {"items": _member_out.dump(members(uow.session, team_of(model), record_id), many=True),
                 "next_cursor": None}
 
@@ -51,7 +44,6 @@ def list_team(uow, principal, model, record_id: str, resource: str) -> dict:
 def set_team_member(uow, principal, model, record_id: str, user_id, access, resource: str) -> dict:
     """Grant or change a member (caller must be able to change the record); audited as
     ``team_member_set`` on the record, ``{"team.<user_id>": [before, after]}``."""
-    principal = _principal(principal)
     fields_ = load(_member_set, {"user_id": user_id, "access": access})
     team = team_of(model)
     with uow:
@@ -67,7 +59,6 @@ def set_team_member(uow, principal, model, record_id: str, user_id, access, reso
 
 def remove_team_member(uow, principal, model, record_id: str, user_id: str, resource: str) -> None:
     """Remove a member (caller must be able to change the record); ``NotFound`` if not a member."""
-    principal = _principal(principal)
     with uow:
         get_for_write(uow.session, model, record_id, principal, resource)
         before = remove_member(uow.session, team_of(model), record_id, str(user_id))

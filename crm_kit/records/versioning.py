@@ -20,7 +20,8 @@ def expected(value) -> int | None:
     elif isinstance(value, str) and value.strip().isdigit():
         value = int(value.strip())
     if not isinstance(value, int) or value < 1:
-        raise ValidationFailed.from_messages({"expected_version": ["Must be a positive integer (the record's version)."]})
+        raise ValidationFailed.from_messages(
+            {"expected_version": ["Must be a positive integer (the record's version)."]})
     return value
 
 

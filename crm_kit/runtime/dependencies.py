@@ -10,9 +10,9 @@ from eventlet.queue import LightQueue
 from nameko.extensions import DependencyProvider
 from sqlalchemy.orm import sessionmaker
 
-from crm_kit.runtime.amqp import ConfirmingPublisher
 from crm_kit.context import DEADLINE, MAYBE_HANDLED, REQUEST_KEY, Principal, principal_var, request_id_var
 from crm_kit.records.db import make_engine, utcnow
+from crm_kit.runtime.amqp import ConfirmingPublisher
 from crm_kit.runtime.outbox import OutboxRelay
 from crm_kit.runtime.uow import RpcRequest, UnitOfWork, purge_handled_requests
 
@@ -99,6 +99,7 @@ class Database(DependencyProvider):
         uow = UnitOfWork(self.session_factory, self.container.service_name, self.base.metadata,
                          on_commit=partial(self.relay.hand_over, queue=self._queue), inbox_key=inbox_key,
                          request=request)
+        uow.default_actor = worker_ctx.data.get("crm_event_actor")    # an event: done for whoever caused it
         worker_ctx.crm_uow = uow
         return uow
 

@@ -40,21 +40,26 @@ from functools import partial
 import eventlet
 from kombu import Connection
 from marshmallow import ValidationError
-from nameko.events import EventHandler, SERVICE_POOL
-from nameko.exceptions import ContainerBeingKilled
-from nameko.messaging import Consumer
 from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
+from nameko.events import SERVICE_POOL, EventHandler
+from nameko.exceptions import ContainerBeingKilled
+from nameko.messaging import Consumer, QueueConsumer
 from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 
-from nameko.messaging import QueueConsumer
-
+from crm_kit.context import (
+    DEADLINE,
+    DEADLINE_HEADER,
+    MAYBE_HANDLED,
+    PRINCIPAL_KEY,
+    REQUEST_KEY,
+    REQUEST_KEY_HEADER,
+    Principal,
+)
+from crm_kit.errors import BadRequest, CrmError, Forbidden, ValidationFailed
+from crm_kit.ids import new_id
 from crm_kit.runtime import metrics
 from crm_kit.runtime.amqp import ConfirmingPublisher, HandlerQueue
-from crm_kit.context import (DEADLINE, DEADLINE_HEADER, MAYBE_HANDLED, REQUEST_KEY, REQUEST_KEY_HEADER,
-                             Principal)
-from crm_kit.errors import BadRequest, CrmError, ValidationFailed
 from crm_kit.runtime.events import EnvelopeSchema
-from crm_kit.ids import new_id
 from crm_kit.runtime.transient import is_transient, unavailable
 from crm_kit.runtime.uow import AlreadyHandled, DuplicateEvent
 
@@ -121,9 +126,14 @@ class CrmRpcConsumer(RpcConsumer):
 
 
 class CrmRpc(Rpc):
+    """``@rpc``: a call made for somebody -- it requires the caller's principal (the gateway's
+    authenticated user, or the platform's own); a request without one is refused with
+    ``Forbidden`` before any work. ``@rpc(principal=False)``: a platform call that needs nobody
+    (``ping``, the API schemas, an operator's job run), said so where it is declared."""
     rpc_consumer = CrmRpcConsumer()
 
-    def __init__(self, **kwargs):
+    def __init__(self, principal: bool = True, **kwargs):
+        self.requires_principal = principal
         # We log unexpected errors ourselves (with an error id), so nameko need not.
         kwargs.setdefault("expected_exceptions", (Exception,))
         super().__init__(**kwargs)
@@ -145,6 +155,9 @@ class CrmRpc(Rpc):
             raise BadRequest("The request has no args or kwargs.", {}) from None
         self.check_signature(args, kwargs)
         context_data = self.unpack_message_headers(message)
+        if self.requires_principal and not context_data.get(PRINCIPAL_KEY):
+            self._count(message, "client_error")
+            raise Forbidden("No authenticated principal on this call.", {})   # answered by the consumer
         stable_key = headers.get(REQUEST_KEY_HEADER)
         correlation_id = message.properties.get("correlation_id")
         context_data.update({
@@ -216,9 +229,15 @@ class MalformedEvent(Exception):
 
 
 class CrmEventHandler(EventHandler):
+    """``@event_handler(source, event_type, payload=Schema)``: the handler declares the payload it
+    consumes (its own view of the producer's event, in its ``events.py``). The kit checks the
+    envelope and loads the payload with that schema before any work (invalid: parked at once),
+    records the envelope's ``actor`` as the actor of the unit of work's audit entries, and calls
+    the method with the loaded payload."""
     queue_consumer = CrmQueueConsumer()
 
-    def __init__(self, source_service, event_type, **kwargs):
+    def __init__(self, source_service, event_type, payload=None, **kwargs):
+        self.payload_schema = payload() if isinstance(payload, type) else payload
         # Failures are logged here, once, with what becomes of the message (nameko would log each).
         kwargs.setdefault("expected_exceptions", (Exception,))
         super().__init__(source_service, event_type, handler_type=SERVICE_POOL,
@@ -261,18 +280,34 @@ class CrmEventHandler(EventHandler):
         except MalformedEvent as exc:
             self._park(body, message, exc, attempts=0)
             return
+        try:
+            argument = self.argument(envelope)
+        except MalformedEvent as exc:
+            self._park(body, message, exc, attempts=0)
+            return
         context_data = self.unpack_message_headers(message)
         context_data.update(
             request_id=envelope.get("correlation_id"),
             principal=Principal.system(self.container.service_name).to_dict(),
             event_id=envelope["event_id"],
+            crm_event_actor=envelope.get("actor"),
         )
         handle_result = partial(self.handle_result, message, body, attempt, waits, time.perf_counter())
         try:
-            self.container.spawn_worker(self, (envelope,), {}, context_data=context_data,
+            self.container.spawn_worker(self, (argument,), {}, context_data=context_data,
                                         handle_result=handle_result)
         except ContainerBeingKilled:
             self.queue_consumer.requeue_message(message)
+
+    def argument(self, envelope: dict):
+        """What the handler method is called with: the payload loaded with its declared schema
+        (``MalformedEvent`` if it does not load), or the envelope for a handler declaring none."""
+        if self.payload_schema is None:
+            return envelope
+        try:
+            return self.payload_schema.load(envelope["payload"])
+        except ValidationError as exc:
+            raise MalformedEvent(f"invalid payload: {exc.messages}") from None
 
     def _check(self, body) -> dict:
         if not isinstance(body, dict):

@@ -5,7 +5,9 @@ A producer declares each event it publishes once, in its ``events.py``::
     LEAD_CONVERTED = EventType("lead_converted", LeadConvertedPayload, version=1,
                                description="...")
 
-and raises it inside a unit of work (``uow.emit(LEAD_CONVERTED, data)``). The
+and raises it inside a unit of work: ``uow.emit(LEAD_CONVERTED, lead, opportunity=...)``, the
+record itself plus what it does not hold (no payload dict is built by hand beside the schema:
+a payload field named otherwise than the record's attribute says ``attribute="id"``). The
 payload is dumped through its marshmallow schema (Decimal -> string, datetime
 -> ISO 8601), validated against the JSON Schema the catalogue publishes for it
 (compiled once with fastjsonschema: a few microseconds, where marshmallow's
@@ -24,9 +26,9 @@ import fastjsonschema
 from marshmallow import Schema, fields, validate
 
 from crm_kit.context import current_principal, current_request_id
-from crm_kit.records.db import utcnow
 from crm_kit.errors import ValidationFailed
 from crm_kit.ids import new_id
+from crm_kit.records.db import utcnow
 from crm_kit.records.schemas import Dumper
 
 ENVELOPE_FIELDS = ("event_id", "event_type", "schema_version", "occurred_at", "producer",
@@ -55,7 +57,11 @@ class EventType:
     description: str = ""
     example: dict = field(default_factory=dict)
 
-    def dump(self, data) -> dict:
+    def dump(self, data, **extra) -> dict:
+        """The payload of ``data`` (a record, or a dict) through the event's schema; ``extra``
+        gives values the record does not hold (``deleted_at=...``) or overrides its own."""
+        if extra:
+            data = {**data, **extra} if isinstance(data, dict) else _With(data, extra)
         return self._checked(_dumper(self.schema)(data))
 
     def dumper_sharing(self, template: dict, varying) -> Callable[[dict], dict]:
@@ -73,6 +79,18 @@ class EventType:
             # A producer bug, not user input: fail the transaction loudly.
             raise ValidationFailed.from_messages(_messages(exc), f"event {self.name} payload is invalid") from None
         return payload
+
+
+class _With:
+    """A record seen with some more attributes (``EventType.dump``'s ``extra``)."""
+    __slots__ = ("_record", "_extra")
+
+    def __init__(self, record, extra: dict):
+        self._record, self._extra = record, extra
+
+    def __getattr__(self, name):
+        extra = self._extra
+        return extra[name] if name in extra else getattr(self._record, name)
 
 
 _SCHEMAS: dict[type, Schema] = {}
@@ -106,7 +124,7 @@ def _validator(cls: type[Schema]) -> Callable[[dict], object]:
     """The payload's JSON Schema (what ``docs/events`` publishes), compiled."""
     check = _VALIDATORS.get(cls)
     if check is None:
-        from crm_kit.records.jsonschema import json_schema   # apispec: only where events are raised
+        from crm_kit.records.jsonschema import json_schema  # apispec: only where events are raised
         check = _VALIDATORS[cls] = fastjsonschema.compile(json_schema(cls))
     return check
 

@@ -35,6 +35,19 @@ QUEUE_MESSAGES = Gauge("crm_queue_messages", "Ready messages in a queue this ser
 DLQ_MESSAGES = Gauge("crm_dead_letter_queue_messages", "Messages parked in a dead-letter queue.",
                      ["service", "queue"])
 
+# Periodic jobs (crm_kit.runtime.jobs). The label is job_name: `job` is Prometheus's scrape job.
+JOB_RUNS = Counter("crm_periodic_job_runs_total",
+                   "Periodic job runs by this process, by trigger (schedule|manual) and outcome (succeeded|failed).",
+                   ["service", "job_name", "trigger", "outcome"])
+JOB_DURATION = Histogram("crm_periodic_job_duration_seconds", "Periodic job run time.", ["service", "job_name"],
+                         buckets=LATENCY_BUCKETS + (60, 300, 900))
+JOB_LAST_SUCCESS = Gauge("crm_periodic_job_last_success_timestamp_seconds",
+                         "When a run of the job last succeeded, on any replica (Unix time; absent until one has).",
+                         ["service", "job_name"])
+JOB_LATENESS = Gauge("crm_periodic_job_lateness_seconds",
+                     "Seconds since the first scheduled period without a successful run began (0 while the "
+                     "current period's run has succeeded).", ["service", "job_name"])
+
 HTTP_REQUESTS = Counter("crm_http_requests_total", "Gateway HTTP requests.", ["route", "method", "status"])
 HTTP_DURATION = Histogram("crm_http_request_duration_seconds", "Gateway HTTP request time.",
                           ["route", "method"], buckets=LATENCY_BUCKETS)

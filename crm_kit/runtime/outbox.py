@@ -40,9 +40,9 @@ from typing import Callable
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import sessionmaker
 
+from crm_kit.records.db import one_of, utcnow
 from crm_kit.runtime import metrics
 from crm_kit.runtime.amqp import ConfirmingPublisher, event_exchange
-from crm_kit.records.db import one_of, utcnow
 from crm_kit.runtime.transient import is_transient
 
 log = logging.getLogger(__name__)

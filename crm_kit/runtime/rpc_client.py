@@ -45,9 +45,9 @@ from nameko.exceptions import UnknownService
 from nameko.messaging import QueueConsumer
 from nameko.rpc import MethodProxy, ReplyListener, RpcProxy
 
-from crm_kit.runtime import metrics
 from crm_kit.context import DEADLINE, DEADLINE_HEADER, IDEMPOTENCY_KEY, REQUEST_KEY_HEADER
 from crm_kit.errors import CrmError, ServiceUnavailable
+from crm_kit.runtime import metrics
 from crm_kit.runtime.transient import RETRY_AFTER_SECONDS, is_broker_error
 
 REPLY_GRACE = 0.5       # seconds past the deadline a reply may still be on its way

@@ -12,6 +12,9 @@
 Entrypoints stay thin: they hand ``self.db`` (a unit of work) and
 ``self.principal`` to the service's plain-Python ``application`` module.
 
+A service with periodic jobs (``@periodic``, ``crm_kit.runtime.jobs``) also answers ``run_job``
+and ``list_jobs``: the class gets them when it is defined (``__init_subclass__``).
+
 ``api_schemas`` names the marshmallow schemas of the service's RPC inputs and
 outputs; ``api_schemas_json()`` (an RPC every service answers) returns them as
 JSON Schema 2020-12 (the OpenAPI 3.1 dialect), keyed ``"<service>.<Name>"``
@@ -22,6 +25,7 @@ JSON Schema 2020-12 (the OpenAPI 3.1 dialect), keyed ``"<service>.<Name>"``
 from crm_kit.records.jsonschema import json_schema
 from crm_kit.runtime.dependencies import RequestContext
 from crm_kit.runtime.entrypoints import rpc
+from crm_kit.runtime.jobs import JobControl, check_job_names
 from crm_kit.runtime.observability import Observability
 
 
@@ -30,13 +34,29 @@ class CrmService:
     api_schemas: dict = {}
     principal = RequestContext()
     observability = Observability()
+    crm_jobs = JobControl()        # the service's periodic jobs (crm_kit.runtime.jobs), for the job RPCs
 
-    @rpc
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        check_job_names(cls)       # two jobs of one name would share their job_runs rows
+
+    @rpc(principal=False)
+    def run_job(self, name, as_of=None, dry_run=False):
+        """Run the periodic job ``name`` now, as of ``as_of`` (ISO 8601, default now); ``dry_run``:
+        preview it, changing nothing (an operator's call: ``crm jobs run``)."""
+        return self.crm_jobs.run(name, as_of, dry_run)
+
+    @rpc(principal=False)
+    def list_jobs(self, limit=5):
+        """The service's periodic jobs, each with its last ``limit`` runs (``crm jobs list``)."""
+        return self.crm_jobs.list(limit)
+
+    @rpc(principal=False)
     def ping(self):
         """Liveness over the bus: the gateway's readiness and smoke tests call it."""
         return {"service": self.name, "status": "ok"}
 
-    @rpc
+    @rpc(principal=False)
     def api_schemas_json(self):
         """JSON Schemas of this service's RPC inputs and outputs (the gateway's OpenAPI)."""
         return schemas_as_json(self.name, self.api_schemas)

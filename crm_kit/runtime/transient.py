@@ -42,7 +42,8 @@ def is_transient(exc: BaseException) -> bool:
 
 def is_broker_error(exc: BaseException) -> bool:
     """The broker could not be reached or dropped the connection (kombu, py-amqp, the socket)."""
-    from amqp.exceptions import ConnectionError as AmqpConnectionError, RecoverableConnectionError
+    from amqp.exceptions import ConnectionError as AmqpConnectionError
+    from amqp.exceptions import RecoverableConnectionError
     from kombu.exceptions import OperationalError as KombuOperationalError
     return isinstance(exc, (KombuOperationalError, AmqpConnectionError, RecoverableConnectionError,
                             ConnectionError, socket.timeout, socket.gaierror, TimeoutError))
@@ -53,4 +54,5 @@ def unavailable(service: str, exc: BaseException, what: str | None = None) -> Se
     if isinstance(exc, ServiceUnavailable):
         return exc
     what = what or ("the message broker" if is_broker_error(exc) else "its database")
-    return ServiceUnavailable(f"The {service} service cannot reach {what} right now. Retry shortly.", {"service": service, "retry_after": RETRY_AFTER_SECONDS})
+    return ServiceUnavailable(f"The {service} service cannot reach {what} right now. Retry shortly.",
+                              {"service": service, "retry_after": RETRY_AFTER_SECONDS})

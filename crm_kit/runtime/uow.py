@@ -46,9 +46,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from crm_kit.errors import ServiceUnavailable, StaleVersion
 from crm_kit.records import audit
 from crm_kit.records.db import bulk_insert_all, utcnow
-from crm_kit.errors import ServiceUnavailable, StaleVersion
 from crm_kit.runtime.events import EventType, envelopes, exchange_name
 
 
@@ -116,6 +116,7 @@ class UnitOfWork:
         self._inserts: list[tuple] = []
         self.committed_event_ids: list[str] = []
         self.audit: audit.AuditTrail | None = None
+        self.default_actor: str | None = None   # the audit entries' actor unless set (an event's actor)
 
     def sibling(self) -> "UnitOfWork":
         """Another unit of work on the same database, for the same caller (work done in
@@ -135,6 +136,8 @@ class UnitOfWork:
         self._pending = []
         self._inserts = []
         self.audit = audit.attach(self.session, self.metadata)
+        if self.audit is not None and self.default_actor:
+            self.audit.actor = self.default_actor
         try:
             if self.inbox_key is not None and self._already_processed():
                 raise DuplicateEvent(self.inbox_key[1])
@@ -195,13 +198,15 @@ class UnitOfWork:
         fails the commit."""
         self._inserts.append((table, rows))
 
-    def emit(self, event: EventType, data) -> dict:
-        """Raise an event; it is stored in the outbox when (and only if) we commit."""
-        return self.emit_many(event, [data])[0]
+    def emit(self, event: EventType, data, **extra) -> dict:
+        """Raise an event about ``data`` (a record or a dict), dumped through the event's own schema
+        (``extra``: values the record does not hold); it is stored in the outbox when (and only if)
+        we commit."""
+        return self.emit_many(event, [data], **extra)[0]
 
-    def emit_many(self, event: EventType, items: list) -> list[dict]:
+    def emit_many(self, event: EventType, items: list, **extra) -> list[dict]:
         """Raise one event per item (a bulk import): the same as ``emit`` on each."""
-        return self.emit_dumped(event, [event.dump(data) for data in items])
+        return self.emit_dumped(event, [event.dump(data, **extra) for data in items])
 
     def emit_dumped(self, event: EventType, payloads: list[dict]) -> list[dict]:
         """Raise one event per payload made (before) by ``event.dump``."""

@@ -1,28 +1,38 @@
 """Customers use cases (plain Python over a unit of work)."""
 from __future__ import annotations
 
-from marshmallow import ValidationError
 from sqlalchemy import select
 
-from crm_kit.records import audit, team_members, teams
 from crm_kit.context import Principal
-from crm_kit.records.db import utcnow
-from crm_kit.errors import Duplicate, Forbidden, ValidationFailed
+from crm_kit.errors import Duplicate
 from crm_kit.ids import new_id
+from crm_kit.records import audit, team_members, teams
+from crm_kit.records.db import utcnow
 from crm_kit.records.pagination import paginate
 from crm_kit.records.schemas import load
 from crm_kit.records.scopes import get_for_read, get_for_write, scoped_select
 from crm_kit.records.text import normalize_name, normalize_phone
-from crm_kit.runtime.uow import UnitOfWork
 from crm_kit.records.versioning import check_version
+from crm_kit.runtime.uow import UnitOfWork
 from services.customers import domain
 from services.customers.events import (
-    CONTACT_DELETED, CUSTOMER_CONVERTED_FROM_LEAD, CUSTOMER_CREATED, CUSTOMER_DELETED, CUSTOMER_UPDATED,
-    LeadConverted)
+    CONTACT_DELETED,
+    CUSTOMER_CONVERTED_FROM_LEAD,
+    CUSTOMER_CREATED,
+    CUSTOMER_DELETED,
+    CUSTOMER_UPDATED,
+)
 from services.customers.models import Contact, Customer
 from services.customers.schemas import (
-    ContactCreate, ContactListQuery, ContactOut, ContactUpdate, CustomerCreate, CustomerListQuery, CustomerOut,
-    CustomerUpdate)
+    ContactCreate,
+    ContactListQuery,
+    ContactOut,
+    ContactUpdate,
+    CustomerCreate,
+    CustomerListQuery,
+    CustomerOut,
+    CustomerUpdate,
+)
 
 _out = CustomerOut()
 _contact_out = ContactOut()
@@ -34,20 +44,15 @@ _contact_create = ContactCreate()
 _contact_update = ContactUpdate()
 
 
-def _require(principal: Principal | None) -> Principal:
-    if principal is None:
-        raise Forbidden("No authenticated principal on this call.")
-    return principal
 
-
-def get_customer(uow: UnitOfWork, principal: Principal | None, customer_id: str) -> dict:
+def get_customer(uow: UnitOfWork, principal: Principal, customer_id: str) -> dict:
     with uow:
-        return _out.dump(get_for_read(uow.session, Customer, customer_id, _require(principal), "customer"))
+        return _out.dump(get_for_read(uow.session, Customer, customer_id, principal, "customer"))
 
 
-def list_customers(uow: UnitOfWork, principal: Principal | None, query: dict) -> dict:
+def list_customers(uow: UnitOfWork, principal: Principal, query: dict) -> dict:
     params = load(_list_query, query or {})
-    stmt = scoped_select(Customer, _require(principal))
+    stmt = scoped_select(Customer, principal)
     for name in ("owner_id", "deal_status", "level", "kind"):
         if params.get(name):
             stmt = stmt.where(getattr(Customer, name) == params[name])
@@ -56,9 +61,9 @@ def list_customers(uow: UnitOfWork, principal: Principal | None, query: dict) ->
         return {"items": _out.dump(rows, many=True), "next_cursor": next_cursor}
 
 
-def list_contacts_of(uow: UnitOfWork, principal: Principal | None, customer_id: str) -> dict:
+def list_contacts_of(uow: UnitOfWork, principal: Principal, customer_id: str) -> dict:
     with uow:
-        customer = get_for_read(uow.session, Customer, customer_id, _require(principal), "customer")
+        customer = get_for_read(uow.session, Customer, customer_id, principal, "customer")
         return {"items": _contact_out.dump(customer.contacts, many=True), "next_cursor": None}
 
 
@@ -72,9 +77,8 @@ def _raise_if_duplicate_name(session, name_key: str, except_id: str | None = Non
                         {"existing_id": existing, "field": "name"})
 
 
-def create_customer(uow: UnitOfWork, principal: Principal | None, data: dict) -> dict:
+def create_customer(uow: UnitOfWork, principal: Principal, data: dict) -> dict:
     """A customer entered by hand, owned by the caller; refused if the normalised name exists."""
-    principal = _require(principal)
     fields = load(_create, data)
     name_key = normalize_name(fields["name"])
     with uow:
@@ -86,22 +90,12 @@ def create_customer(uow: UnitOfWork, principal: Principal | None, data: dict) ->
                             created_by=principal.user_id, created_at=now, updated_at=now, **fields)
         uow.session.add(customer)
         uow.session.flush()
-        uow.emit(CUSTOMER_CREATED, _created_payload(customer, None))
+        uow.emit(CUSTOMER_CREATED, customer, primary_contact_id=None)
         return uow.commit(lambda: _out.dump(customer))
 
 
-def _created_payload(customer: Customer, primary_contact_id: str | None) -> dict:
-    return {
-        "customer_id": customer.id, "name": customer.name, "kind": customer.kind,
-        "owner_id": customer.owner_id, "department_id": customer.department_id,
-        "source_lead_id": customer.source_lead_id, "source_campaign_id": customer.source_campaign_id,
-        "primary_contact_id": primary_contact_id, "created_at": customer.created_at,
-    }
-
-
-def update_customer(uow: UnitOfWork, principal: Principal | None, customer_id: str, data: dict,
+def update_customer(uow: UnitOfWork, principal: Principal, customer_id: str, data: dict,
                     expected_version=None) -> dict:
-    principal = _require(principal)
     fields = load(_update, data, partial=True)
     with uow:
         customer = get_for_write(uow.session, Customer, customer_id, principal, "customer")
@@ -117,18 +111,12 @@ def update_customer(uow: UnitOfWork, principal: Principal | None, customer_id: s
         if not changed:
             return _out.dump(customer)
         uow.session.flush()
-        uow.emit(CUSTOMER_UPDATED, {
-            "customer_id": customer.id, "version": customer.version, "changed": changed, "name": customer.name,
-            "kind": customer.kind, "level": customer.level, "industry": customer.industry,
-            "region": customer.region, "owner_id": customer.owner_id, "department_id": customer.department_id,
-            "updated_at": customer.updated_at,
-        })
+        uow.emit(CUSTOMER_UPDATED, customer, changed=changed)
         return uow.commit(lambda: _out.dump(customer))
 
 
-def delete_customer(uow: UnitOfWork, principal: Principal | None, customer_id: str, expected_version=None) -> None:
+def delete_customer(uow: UnitOfWork, principal: Principal, customer_id: str, expected_version=None) -> None:
     """Hard delete, with its contacts and team; refused once it has business (``domain``)."""
-    principal = _require(principal)
     with uow:
         customer = get_for_write(uow.session, Customer, customer_id, principal, "customer")
         check_version(customer, expected_version, "customer")
@@ -140,16 +128,12 @@ def delete_customer(uow: UnitOfWork, principal: Principal | None, customer_id: s
         teams.clear(uow.session, teams.team_of(Customer), customer.id)
         uow.session.delete(customer)
         uow.session.flush()
-        uow.emit(CUSTOMER_DELETED, {
-            "customer_id": customer.id, "name": customer.name, "owner_id": customer.owner_id,
-            "department_id": customer.department_id, "contact_ids": contact_ids, "deleted_at": utcnow(),
-        })
+        uow.emit(CUSTOMER_DELETED, customer, contact_ids=contact_ids, deleted_at=utcnow())
         uow.commit(None)
 
 
 # -- contacts: visible and writable exactly when their customer is --------------
-def create_contact(uow: UnitOfWork, principal: Principal | None, data: dict) -> dict:
-    principal = _require(principal)
+def create_contact(uow: UnitOfWork, principal: Principal, data: dict) -> dict:
     fields = load(_contact_create, data)
     with uow:
         customer = get_for_write(uow.session, Customer, fields["customer_id"], principal, "customer")
@@ -170,14 +154,14 @@ def _clear_primary(session, customer_id: str, except_id: str | None = None) -> N
             other.is_primary = False
 
 
-def get_contact(uow: UnitOfWork, principal: Principal | None, contact_id: str) -> dict:
+def get_contact(uow: UnitOfWork, principal: Principal, contact_id: str) -> dict:
     with uow:
-        return _contact_out.dump(get_for_read(uow.session, Contact, contact_id, _require(principal), "contact"))
+        return _contact_out.dump(get_for_read(uow.session, Contact, contact_id, principal, "contact"))
 
 
-def list_contacts(uow: UnitOfWork, principal: Principal | None, query: dict) -> dict:
+def list_contacts(uow: UnitOfWork, principal: Principal, query: dict) -> dict:
     params = load(_contact_list_query, query or {})
-    stmt = scoped_select(Contact, _require(principal))
+    stmt = scoped_select(Contact, principal)
     if params.get("customer_id"):
         stmt = stmt.where(Contact.customer_id == params["customer_id"])
     with uow:
@@ -185,9 +169,8 @@ def list_contacts(uow: UnitOfWork, principal: Principal | None, query: dict) -> 
         return {"items": _contact_out.dump(rows, many=True), "next_cursor": next_cursor}
 
 
-def update_contact(uow: UnitOfWork, principal: Principal | None, contact_id: str, data: dict,
+def update_contact(uow: UnitOfWork, principal: Principal, contact_id: str, data: dict,
                    expected_version=None) -> dict:
-    principal = _require(principal)
     fields = load(_contact_update, data, partial=True)
     with uow:
         contact = get_for_write(uow.session, Contact, contact_id, principal, "contact")
@@ -201,53 +184,47 @@ def update_contact(uow: UnitOfWork, principal: Principal | None, contact_id: str
         return uow.commit(lambda: _contact_out.dump(contact))
 
 
-def delete_contact(uow: UnitOfWork, principal: Principal | None, contact_id: str, expected_version=None) -> None:
-    principal = _require(principal)
+def delete_contact(uow: UnitOfWork, principal: Principal, contact_id: str, expected_version=None) -> None:
     with uow:
         contact = get_for_write(uow.session, Contact, contact_id, principal, "contact")
         check_version(contact, expected_version, "contact")
         uow.session.delete(contact)
         uow.session.flush()
-        uow.emit(CONTACT_DELETED, {"contact_id": contact.id, "customer_id": contact.customer_id,
-                                   "was_primary": contact.is_primary, "deleted_at": utcnow()})
+        uow.emit(CONTACT_DELETED, contact, deleted_at=utcnow())
         uow.commit(None)
 
 
 # -- team and history: the kit's use cases on these resources ------------------
-def list_customer_team(uow: UnitOfWork, principal: Principal | None, customer_id: str) -> dict:
+def list_customer_team(uow: UnitOfWork, principal: Principal, customer_id: str) -> dict:
     return team_members.list_team(uow, principal, Customer, customer_id, "customer")
 
 
-def set_customer_team_member(uow: UnitOfWork, principal: Principal | None, customer_id: str, user_id,
+def set_customer_team_member(uow: UnitOfWork, principal: Principal, customer_id: str, user_id,
                              access) -> dict:
     return team_members.set_team_member(uow, principal, Customer, customer_id, user_id, access, "customer")
 
 
-def remove_customer_team_member(uow: UnitOfWork, principal: Principal | None, customer_id: str, user_id) -> None:
+def remove_customer_team_member(uow: UnitOfWork, principal: Principal, customer_id: str, user_id) -> None:
     team_members.remove_team_member(uow, principal, Customer, customer_id, user_id, "customer")
 
 
-def customer_history(uow: UnitOfWork, principal: Principal | None, customer_id: str,
+def customer_history(uow: UnitOfWork, principal: Principal, customer_id: str,
                      query: dict | None = None) -> dict:
     return audit.record_history(uow, principal, Customer, customer_id, "customer", query)
 
 
-def contact_history(uow: UnitOfWork, principal: Principal | None, contact_id: str,
+def contact_history(uow: UnitOfWork, principal: Principal, contact_id: str,
                     query: dict | None = None) -> dict:
     return audit.record_history(uow, principal, Contact, contact_id, "contact", query)
 
 
-def on_lead_converted(uow: UnitOfWork, envelope: dict) -> None:
+def on_lead_converted(uow: UnitOfWork, lead: dict) -> None:
     """Create the customer and its primary contact, or link to the customer with the
-    same normalised name. Idempotent: the kit records the event id in this same
-    transaction, and ``source_lead_id`` is unique besides."""
-    try:
-        lead = LeadConverted().load(envelope["payload"])
-    except ValidationError as exc:
-        raise ValidationFailed.from_messages(exc.messages, "lead_converted payload is invalid") from None
+    same normalised name (``lead``: the ``lead_converted`` payload, loaded by the kit; the
+    audit's actor is the user who converted the lead). Idempotent: the kit records the event id
+    in this same transaction, and ``source_lead_id`` is unique besides."""
     fields = domain.customer_from_lead(lead)
     with uow:
-        uow.audit_actor = envelope.get("actor")     # done for the user who converted the lead
         session = uow.session
         customer = session.scalars(select(Customer).where(Customer.source_lead_id == lead["lead_id"])).first()
         created = False
@@ -257,7 +234,7 @@ def on_lead_converted(uow: UnitOfWork, envelope: dict) -> None:
                 .order_by(Customer.id)).first()
         if customer is None:
             customer = Customer(id=new_id(), name_key=normalize_name(fields["name"]), tags=[],
-                                created_by=envelope.get("actor"), **fields)
+                                created_by=uow.audit_actor, **fields)
             session.add(customer)
             created = True
         phone_key = normalize_phone(lead.get("phone"))
@@ -272,9 +249,7 @@ def on_lead_converted(uow: UnitOfWork, envelope: dict) -> None:
             session.add(contact)
         session.flush()
         if created:
-            uow.emit(CUSTOMER_CREATED, _created_payload(customer, contact.id))
-        uow.emit(CUSTOMER_CONVERTED_FROM_LEAD, {
-            "lead_id": lead["lead_id"], "customer_id": customer.id, "contact_id": contact.id,
-            "customer_created": created,
-        })
+            uow.emit(CUSTOMER_CREATED, customer, primary_contact_id=contact.id)
+        uow.emit(CUSTOMER_CONVERTED_FROM_LEAD, customer, source_lead_id=lead["lead_id"], contact_id=contact.id,
+                 customer_created=created)
         uow.commit()

@@ -20,9 +20,12 @@ from marshmallow import EXCLUDE, Schema, fields
 
 from crm_kit.runtime.events import EventType
 
+# Each payload is dumped from the record itself (``uow.emit(EVENT, customer, **what_it_does_not_hold)``):
+# a field named otherwise than the record's attribute says which (``attribute="id"``).
+
 
 class CustomerCreatedPayload(Schema):
-    customer_id = fields.String(required=True)
+    customer_id = fields.String(required=True, attribute="id")
     name = fields.String(required=True)
     kind = fields.String(required=True)
     owner_id = fields.String(required=True, allow_none=True)
@@ -34,15 +37,15 @@ class CustomerCreatedPayload(Schema):
 
 
 class CustomerConvertedFromLeadPayload(Schema):
-    lead_id = fields.String(required=True)
-    customer_id = fields.String(required=True)
+    lead_id = fields.String(required=True, attribute="source_lead_id")
+    customer_id = fields.String(required=True, attribute="id")
     contact_id = fields.String(required=True, allow_none=True)
     customer_created = fields.Boolean(required=True,
                                       metadata={"description": "False when linked to an existing customer."})
 
 
 class CustomerUpdatedPayload(Schema):
-    customer_id = fields.String(required=True)
+    customer_id = fields.String(required=True, attribute="id")
     version = fields.Integer(required=True)
     changed = fields.List(fields.String(), required=True, metadata={"description": "Fields that changed."})
     name = fields.String(required=True)
@@ -56,7 +59,7 @@ class CustomerUpdatedPayload(Schema):
 
 
 class CustomerDeletedPayload(Schema):
-    customer_id = fields.String(required=True)
+    customer_id = fields.String(required=True, attribute="id")
     name = fields.String(required=True)
     owner_id = fields.String(required=True, allow_none=True)
     department_id = fields.String(required=True, allow_none=True)
@@ -66,9 +69,9 @@ class CustomerDeletedPayload(Schema):
 
 
 class ContactDeletedPayload(Schema):
-    contact_id = fields.String(required=True)
+    contact_id = fields.String(required=True, attribute="id")
     customer_id = fields.String(required=True, metadata={"description": "The customer it belonged to (kept)."})
-    was_primary = fields.Boolean(required=True)
+    was_primary = fields.Boolean(required=True, attribute="is_primary")
     deleted_at = fields.DateTime(required=True)
 
 

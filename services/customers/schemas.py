@@ -4,12 +4,16 @@ Inputs derive from ``InputSchema``: unknown fields are refused, and fields the
 server owns are refused with 422 "set by the server" (``id``, ``owner_id``,
 ``department_id``, ``status``, ``version``, ``created_at``, ``updated_at`` and
 ``CUSTOMER_SERVER_OWNED`` / ``CONTACT_SERVER_OWNED`` below). Updates are partial.
+
+The RPC API's schemas are collected from this module (``crm_kit.records.schemas.api_schemas``: each
+under its name without a trailing ``Out``); a name starting with ``_`` would be internal. Pages of a
+list are ``page_of(<Item>Out)``.
 """
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from crm_kit.records.schemas import InputSchema, ListQuery, partial_of, not_blank
+from crm_kit.records.schemas import InputSchema, ListQuery, not_blank, page_of, partial_of
 from services.customers.domain import DEAL_STATUSES, KINDS, LEVELS, profile_completeness
 
 # Set by the platform (pools, sales/billing events, conversion), never by an edit.
@@ -130,14 +134,8 @@ class ContactListQuery(ListQuery):
     customer_id = fields.String(load_default=None)
 
 
-class CustomerList(Schema):
-    items = fields.List(fields.Nested(CustomerOut), required=True)
-    next_cursor = fields.String(required=True, allow_none=True)
-
-
-class ContactList(Schema):
-    items = fields.List(fields.Nested(ContactOut), required=True)
-    next_cursor = fields.String(required=True, allow_none=True)
+CustomerList = page_of(CustomerOut)
+ContactList = page_of(ContactOut)
 
 
 class HistoryQuery(ListQuery):

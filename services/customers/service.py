@@ -1,29 +1,21 @@
 """The customers nameko service: thin adapters from RPC/events to ``application``."""
 from __future__ import annotations
 
-from crm_kit.records.audit import AuditEntry, AuditList
+from crm_kit.records import audit, team_members
+from crm_kit.records.schemas import api_schemas
 from crm_kit.runtime.dependencies import Database
 from crm_kit.runtime.entrypoints import event_handler, rpc
 from crm_kit.runtime.service import CrmService
-from crm_kit.records.team_members import TeamList, TeamMember, TeamMemberSet
-from services.customers import application
+from services.customers import application, schemas
+from services.customers.events import LeadConverted
 from services.customers.models import Base
-from services.customers.schemas import (
-    ContactCreate, ContactList, ContactListQuery, ContactOut, ContactUpdate, CustomerCreate, CustomerList,
-    CustomerListQuery, CustomerOut, CustomerUpdate, HistoryQuery)
 
 
 class CustomersService(CrmService):
     name = "customers"
     db = Database(Base)
-    api_schemas = {
-        "Customer": CustomerOut, "CustomerList": CustomerList, "CustomerCreate": CustomerCreate,
-        "CustomerUpdate": CustomerUpdate, "CustomerListQuery": CustomerListQuery,
-        "Contact": ContactOut, "ContactList": ContactList, "ContactCreate": ContactCreate,
-        "ContactUpdate": ContactUpdate, "ContactListQuery": ContactListQuery,
-        "TeamMember": TeamMember, "TeamMemberSet": TeamMemberSet, "TeamList": TeamList,
-        "AuditEntry": AuditEntry, "AuditList": AuditList, "HistoryQuery": HistoryQuery,
-    }
+    # every schema of schemas.py (public names: CustomerOut -> Customer), and the kit's history and team schemas
+    api_schemas = api_schemas(schemas, audit, team_members)
 
     # -- customers -----------------------------------------------------------
     @rpc
@@ -91,6 +83,6 @@ class CustomersService(CrmService):
     def contact_history(self, contact_id, query=None):
         return application.contact_history(self.db, self.principal, contact_id, query)
 
-    @event_handler("leads", "lead_converted")
-    def handle_lead_converted(self, envelope):
-        application.on_lead_converted(self.db, envelope)
+    @event_handler("leads", "lead_converted", payload=LeadConverted)
+    def handle_lead_converted(self, lead):
+        application.on_lead_converted(self.db, lead)

@@ -20,9 +20,12 @@ Consumed:
 """
 from __future__ import annotations
 
-from marshmallow import Schema, fields, EXCLUDE
+from marshmallow import EXCLUDE, Schema, fields
 
 from crm_kit.runtime.events import EventType
+
+# Each payload is dumped from the lead itself (``uow.emit(EVENT, lead, **what_it_does_not_hold)``):
+# a field named otherwise than the lead's attribute says which (``attribute="id"``).
 
 
 class LeadCreatedPayload(Schema):
@@ -45,7 +48,7 @@ class ConvertedOpportunity(Schema):
 
 
 class LeadConvertedPayload(Schema):
-    lead_id = fields.String(required=True)
+    lead_id = fields.String(required=True, attribute="id")
     name = fields.String(required=True, metadata={"description": "Contact person's name."})
     company = fields.String(required=True, allow_none=True,
                             metadata={"description": "Customer name; the person's name when null."})
@@ -62,7 +65,7 @@ class LeadConvertedPayload(Schema):
 
 
 class LeadUpdatedPayload(Schema):
-    lead_id = fields.String(required=True)
+    lead_id = fields.String(required=True, attribute="id")
     version = fields.Integer(required=True)
     changed = fields.List(fields.String(), required=True, metadata={"description": "Fields that changed."})
     name = fields.String(required=True)
@@ -76,7 +79,7 @@ class LeadUpdatedPayload(Schema):
 
 
 class LeadDeletedPayload(Schema):
-    lead_id = fields.String(required=True)
+    lead_id = fields.String(required=True, attribute="id")
     status = fields.String(required=True, metadata={"description": "The state it was deleted in."})
     campaign_id = fields.String(required=True, allow_none=True)
     owner_id = fields.String(required=True, allow_none=True)
@@ -130,7 +133,7 @@ class ContactDeleted(Schema):
 
 
 class LeadAssignedPayload(Schema):
-    lead_id = fields.String(required=True)
+    lead_id = fields.String(required=True, attribute="id")
     pool_id = fields.String(required=True, allow_none=True)
     owner_id = fields.String(required=True)
     department_id = fields.String(required=True, allow_none=True)
@@ -141,10 +144,10 @@ class LeadAssignedPayload(Schema):
 
 
 class LeadStatusChangedPayload(Schema):
-    lead_id = fields.String(required=True)
+    lead_id = fields.String(required=True, attribute="id")
     action = fields.String(required=True, metadata={"description": "invalidate, discard, restore, follow_up"})
     from_status = fields.String(required=True)
-    to_status = fields.String(required=True)
+    to_status = fields.String(required=True, attribute="status")
     pool_id = fields.String(required=True, allow_none=True)
     owner_id = fields.String(required=True, allow_none=True)
     department_id = fields.String(required=True, allow_none=True)
@@ -152,16 +155,16 @@ class LeadStatusChangedPayload(Schema):
 
 
 class LeadReturnedPayload(Schema):
-    lead_id = fields.String(required=True)
+    lead_id = fields.String(required=True, attribute="id")
     pool_id = fields.String(required=True, allow_none=True)
     previous_owner_id = fields.String(required=True)
-    reason = fields.String(required=True)
+    reason = fields.String(required=True, attribute="return_reason")
     from_status = fields.String(required=True)
     returned_at = fields.DateTime(required=True)
 
 
 class LeadRecycledPayload(Schema):
-    lead_id = fields.String(required=True)
+    lead_id = fields.String(required=True, attribute="id")
     pool_id = fields.String(required=True)
     previous_owner_id = fields.String(required=True, allow_none=True)
     from_status = fields.String(required=True)

@@ -1,4 +1,6 @@
-"""Leads' tables (its own database)."""
+"""Leads' tables (its own database): leads and their team, pools and their users, follow-ups, the
+ownership log, and what leads knows of customers' records. Column defaults declared here are the
+only place those facts live (the bulk insert reads them: ``services.leads.application.storage``)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_kit.records.db import UtcDateTime, make_base, utcnow
 from crm_kit.records.teams import attach_team
+from services.leads.domain import DEFAULT_DISTRIBUTION, DEFAULT_SOURCE, sla_breached
 
 Base = make_base()
 
@@ -28,7 +31,7 @@ class Lead(Base):
     phone: Mapped[str | None] = mapped_column(String(40))
     phone_key: Mapped[str | None] = mapped_column(String(40))
     email: Mapped[str | None] = mapped_column(String(254))
-    source: Mapped[str] = mapped_column(String(30), default="other")
+    source: Mapped[str] = mapped_column(String(30), default=DEFAULT_SOURCE)
     campaign_id: Mapped[str | None] = mapped_column(String(36))
     region: Mapped[str | None] = mapped_column(String(100))
     industry: Mapped[str | None] = mapped_column(String(100))
@@ -81,7 +84,6 @@ class Lead(Base):
     @property
     def sla_breached(self) -> bool:
         """Past the pool's first-response target (computed at read time, never stored)."""
-        from services.leads.domain import sla_breached
         return sla_breached(self.sla_due_at, self.first_response_at, utcnow())
 
 
@@ -97,7 +99,7 @@ class LeadPool(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
-    distribution: Mapped[str] = mapped_column(String(20), default="manual")
+    distribution: Mapped[str] = mapped_column(String(20), default=DEFAULT_DISTRIBUTION)
     default_assignee_id: Mapped[str | None] = mapped_column(String(36))
     claiming_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     max_held: Mapped[int | None] = mapped_column(Integer)

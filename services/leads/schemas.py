@@ -5,18 +5,29 @@ server owns (``id``, ``owner_id``, ``status``, ``version``, ``created_at``,
 ``updated_at``, ``department_id`` and each schema's ``Meta.server_owned``) are
 refused with 422 "set by the server". ``LeadUpdate`` is partial: only the fields
 given change.
+
+The RPC API's schemas are collected from this module (``crm_kit.records.schemas.api_schemas``: each
+under its name without a trailing ``Out``); a name starting with ``_`` is internal (nested in another,
+or a base). Pages of a list are ``page_of(<Item>Out)``.
 """
 from __future__ import annotations
 
 import datetime as dt
 
-from marshmallow import RAISE, Schema, fields, validate, validates_schema, ValidationError
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from crm_kit.records.jsonschema import documented
-from crm_kit.records.schemas import InputSchema, ListQuery, not_blank, partial_of
+from crm_kit.records.schemas import InputSchema, ListQuery, not_blank, page_of, partial_of
 from crm_kit.records.text import normalize_phone
-from services.leads.domain import DISTRIBUTIONS, FOLLOW_UP_KINDS, MANUAL, SOURCES, STATUSES
-
+from services.leads.domain import (
+    DEFAULT_DISTRIBUTION,
+    DEFAULT_SOURCE,
+    DISTRIBUTIONS,
+    FOLLOW_UP_KINDS,
+    SOURCES,
+    STATUSES,
+    pool_rule_errors,
+)
 
 EARLIEST_YEAR, LATEST_YEAR = 1900, 8999
 YEAR_PATTERN = r"^(?:19[0-9]{2}|[2-8][0-9]{3})-"     # the year as written: 1900 to 8999
@@ -68,7 +79,7 @@ class LeadCreate(InputSchema):
     company = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     phone = fields.String(load_default=None, allow_none=True, validate=[validate.Length(max=40), phone_number])
     email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
-    source = fields.String(load_default="other", validate=validate.OneOf(SOURCES))
+    source = fields.String(load_default=DEFAULT_SOURCE, validate=validate.OneOf(SOURCES))
     campaign_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=36))
     region = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     industry = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
@@ -81,7 +92,7 @@ LeadUpdate = partial_of(LeadCreate, "LeadUpdate", exclude=("pool_id",),
                         doc="Edit a lead: only the fields given change; server-owned fields are refused.")
 
 
-class OpportunityRequest(InputSchema):
+class _OpportunityRequest(InputSchema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     amount = fields.Decimal(required=True, places=2, as_string=True, validate=validate.Range(min=0))
     expected_close_date = fields.Date(load_default=None, allow_none=True)
@@ -90,10 +101,10 @@ class OpportunityRequest(InputSchema):
 class ConvertRequest(InputSchema):
     """Convert a lead; optionally ask sales for an opportunity."""
 
-    opportunity = fields.Nested(OpportunityRequest, load_default=None, allow_none=True)
+    opportunity = fields.Nested(_OpportunityRequest, load_default=None, allow_none=True)
 
 
-class LeadFilters(Schema):
+class _LeadFilters(Schema):
     """The lead list's filters (all optional, combined with AND)."""
 
     class Meta:
@@ -112,11 +123,11 @@ class LeadFilters(Schema):
                       metadata={"description": "text in name, company or phone"})
 
 
-class LeadListQuery(ListQuery, LeadFilters):
+class LeadListQuery(ListQuery, _LeadFilters):
     """Filters of the lead list (all optional, combined with AND); newest first, keyset-paginated."""
 
 
-class LeadExportQuery(LeadFilters):
+class LeadExportQuery(_LeadFilters):
     """The lead list's filters. The export has every lead they match (newest first), streamed; ``limit``
     (optional) keeps only the first rows."""
     limit = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1),
@@ -157,9 +168,7 @@ class LeadOut(Schema):
     updated_at = fields.DateTime()
 
 
-class LeadList(Schema):
-    items = fields.List(fields.Nested(LeadOut), required=True)
-    next_cursor = fields.String(required=True, allow_none=True)
+LeadList = page_of(LeadOut)
 
 
 class HistoryQuery(ListQuery):
@@ -204,9 +213,7 @@ class FollowUpOut(Schema):
     created_at = fields.DateTime()
 
 
-class FollowUpList(Schema):
-    items = fields.List(fields.Nested(FollowUpOut), required=True)
-    next_cursor = fields.String(required=True, allow_none=True)
+FollowUpList = page_of(FollowUpOut)
 
 
 class FollowUpListQuery(ListQuery):
@@ -224,7 +231,7 @@ class ReminderQuery(Schema):
     limit = fields.Integer(load_default=200, validate=validate.Range(min=1, max=200))
 
 
-class ReminderOut(Schema):
+class _Reminder(Schema):
     kind = fields.String(metadata={"description": "next_contact | recycle_warning"})
     lead_id = fields.String()
     lead_name = fields.String()
@@ -233,9 +240,7 @@ class ReminderOut(Schema):
     due_at = fields.DateTime(metadata={"description": "next contact time, or when the lead will be recycled"})
 
 
-class ReminderList(Schema):
-    items = fields.List(fields.Nested(ReminderOut), required=True)
-    next_cursor = fields.String(required=True, allow_none=True)
+ReminderList = page_of(_Reminder, "ReminderList", doc="The caller's reminders, by due_at (next_cursor: null).")
 
 
 # -- pools -----------------------------------------------------------------------
@@ -257,7 +262,7 @@ class LeadPoolCreate(InputSchema):
                             validate=validate.Length(max=200))
     member_ids = fields.List(fields.String(validate=validate.Length(min=1, max=36)), load_default=list,
                              validate=validate.Length(max=1000))
-    distribution = fields.String(load_default=MANUAL, validate=validate.OneOf(DISTRIBUTIONS))
+    distribution = fields.String(load_default=DEFAULT_DISTRIBUTION, validate=validate.OneOf(DISTRIBUTIONS))
     default_assignee_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=36))
     claiming_enabled = fields.Boolean(load_default=True)
     max_held = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100000))
@@ -271,26 +276,13 @@ class LeadPoolCreate(InputSchema):
 
     @validates_schema
     def _rules(self, data, partial=None, **kwargs):
-        """Checks within the request; ``application`` checks the merged pool on updates."""
+        """The configuration rule (``services.leads.domain.pools``) within the request; an update is
+        checked on the pool as it leaves it (``domain.pool_update``)."""
         if partial:
             return
         errors = pool_rule_errors(data)
         if errors:
             raise ValidationError(errors)
-
-
-def pool_rule_errors(data: dict) -> dict:
-    errors = {}
-    assignee = data.get("default_assignee_id")
-    if assignee is not None:
-        if data.get("distribution", MANUAL) != MANUAL:
-            errors["default_assignee_id"] = ["Only a manual pool has a default assignee."]
-        elif "member_ids" in data and assignee not in data["member_ids"]:
-            errors["default_assignee_id"] = ["The default assignee must be a member of the pool."]
-    warning, after = data.get("recycle_warning_days"), data.get("recycle_after_days")
-    if warning is not None and (after is None or warning >= after):
-        errors["recycle_warning_days"] = ["Must be fewer days than recycle_after_days."]
-    return errors
 
 
 LeadPoolUpdate = partial_of(LeadPoolCreate, "LeadPoolUpdate",
@@ -320,9 +312,7 @@ class LeadPoolOut(Schema):
     updated_at = fields.DateTime()
 
 
-class LeadPoolList(Schema):
-    items = fields.List(fields.Nested(LeadPoolOut), required=True)
-    next_cursor = fields.String(required=True, allow_none=True)
+LeadPoolList = page_of(LeadPoolOut)
 
 
 class LeadPoolListQuery(ListQuery):
@@ -341,7 +331,7 @@ class RecycleResult(Schema):
 
 
 # -- import / export ---------------------------------------------------------------
-class ImportRow(Schema):
+class _ImportRow(Schema):
     row = fields.Integer(metadata={"description": "line number in the file (header = 1)"})
     outcome = fields.String(metadata={"description": "created | duplicate | invalid"})
     id = fields.String(allow_none=True, metadata={"description": "the lead created"})
@@ -354,4 +344,4 @@ class ImportReport(Schema):
     created = fields.Integer()
     duplicates = fields.Integer()
     invalid = fields.Integer()
-    rows = fields.List(fields.Nested(ImportRow))
+    rows = fields.List(fields.Nested(_ImportRow))

@@ -4,25 +4,19 @@ from __future__ import annotations
 import logging
 import os
 
-from nameko.timer import timer
-
-from crm_kit.records.audit import AuditEntry, AuditList
-from crm_kit.context import Principal, principal_var
+from crm_kit.records import audit, team_members
+from crm_kit.records.schemas import api_schemas
 from crm_kit.runtime.dependencies import Database
 from crm_kit.runtime.entrypoints import event_handler, rpc
+from crm_kit.runtime.jobs import periodic
 from crm_kit.runtime.service import CrmService
-from crm_kit.records.team_members import TeamList, TeamMember, TeamMemberSet
-from services.leads import application
+from services.leads import application, schemas
+from services.leads.events import ContactDeleted, CustomerConvertedFromLead, CustomerDeleted
 from services.leads.models import Base
-from services.leads.schemas import (
-    AssignRequest, ConvertRequest, FollowUpCreate, FollowUpList, FollowUpListQuery, FollowUpOut, HistoryQuery,
-    ImportReport, LeadCreate, LeadExportQuery, LeadList, LeadListQuery, LeadOut, LeadPoolCreate, LeadPoolList,
-    LeadPoolListQuery, LeadPoolOut, LeadPoolUpdate, LeadUpdate, RecycleRequest, RecycleResult, ReminderList,
-    ReminderQuery, ReturnRequest)
 
 log = logging.getLogger(__name__)
 
-# How often the recycle rule runs over every pool (seconds).
+# How often the recycle rule runs over every pool (seconds): once a period across every replica.
 RECYCLE_INTERVAL = float(os.environ.get("LEADS_RECYCLE_INTERVAL_SECONDS", "3600") or 3600)
 # Rows per page of the CSV export (each page is one RPC reply).
 EXPORT_PAGE_SIZE = max(1, int(os.environ.get("LEADS_EXPORT_PAGE_SIZE", "") or application.EXPORT_PAGE_SIZE))
@@ -31,18 +25,8 @@ EXPORT_PAGE_SIZE = max(1, int(os.environ.get("LEADS_EXPORT_PAGE_SIZE", "") or ap
 class LeadsService(CrmService):
     name = "leads"
     db = Database(Base)
-    api_schemas = {
-        "Lead": LeadOut, "LeadList": LeadList, "LeadCreate": LeadCreate, "LeadUpdate": LeadUpdate,
-        "LeadListQuery": LeadListQuery, "LeadExportQuery": LeadExportQuery, "ConvertRequest": ConvertRequest,
-        "AssignRequest": AssignRequest, "ReturnRequest": ReturnRequest,
-        "FollowUp": FollowUpOut, "FollowUpCreate": FollowUpCreate, "FollowUpList": FollowUpList,
-        "FollowUpListQuery": FollowUpListQuery, "ReminderList": ReminderList, "ReminderQuery": ReminderQuery,
-        "LeadPool": LeadPoolOut, "LeadPoolCreate": LeadPoolCreate, "LeadPoolUpdate": LeadPoolUpdate,
-        "LeadPoolList": LeadPoolList, "LeadPoolListQuery": LeadPoolListQuery,
-        "RecycleRequest": RecycleRequest, "RecycleResult": RecycleResult, "ImportReport": ImportReport,
-        "TeamMember": TeamMember, "TeamMemberSet": TeamMemberSet, "TeamList": TeamList,
-        "AuditEntry": AuditEntry, "AuditList": AuditList, "HistoryQuery": HistoryQuery,
-    }
+    # every schema of schemas.py (public names: LeadOut -> Lead), and the kit's history and team schemas
+    api_schemas = api_schemas(schemas, audit, team_members)
 
     @rpc
     def create_lead(self, data):
@@ -132,18 +116,13 @@ class LeadsService(CrmService):
     def recycle_pool(self, pool_id, as_of=None):
         return application.recycle_pool(self.db, self.principal, pool_id, as_of)
 
-    @timer(interval=RECYCLE_INTERVAL)
-    def recycle_pools_periodically(self):
-        """The recycle rule for every pool (``LEADS_RECYCLE_INTERVAL_SECONDS``), as the platform
-        (the audit trail's and the events' actor is ``leads``)."""
-        principal_var.set(Principal.system(self.name))
-        try:
-            done = application.recycle_all_pools(self.db)
-        except Exception:  # the next tick tries again; never kill the timer
-            log.exception("periodic lead recycling failed")
-            return
-        if done:
-            log.info("recycled leads", extra={"recycled": {k: len(v) for k, v in done.items()}})
+    @periodic("recycle_pools", every=RECYCLE_INTERVAL)
+    def recycle_pools_periodically(self, as_of):
+        """The recycle rule for every pool as of ``as_of``, once per ``LEADS_RECYCLE_INTERVAL_SECONDS``
+        across the replicas, as the platform (audit and event actor ``leads``, request id
+        ``job:recycle_pools:<run id>``); a failure is retried within the period (``crm_kit.runtime.jobs``;
+        ``run_job("recycle_pools", as_of, dry_run)`` runs it now)."""
+        return {"recycled": application.recycle_all_pools(self.db, as_of)}
 
     # -- import / export --
     @rpc
@@ -171,14 +150,14 @@ class LeadsService(CrmService):
     def lead_history(self, lead_id, query=None):
         return application.lead_history(self.db, self.principal, lead_id, query)
 
-    @event_handler("customers", "customer_converted_from_lead")
-    def handle_customer_converted_from_lead(self, envelope):
-        application.record_conversion(self.db, envelope)
+    @event_handler("customers", "customer_converted_from_lead", payload=CustomerConvertedFromLead)
+    def handle_customer_converted_from_lead(self, answer):
+        application.record_conversion(self.db, answer)
 
-    @event_handler("customers", "customer_deleted")
-    def handle_customer_deleted(self, envelope):
-        application.record_customer_deleted(self.db, envelope)
+    @event_handler("customers", "customer_deleted", payload=CustomerDeleted)
+    def handle_customer_deleted(self, deleted):
+        application.record_customer_deleted(self.db, deleted)
 
-    @event_handler("customers", "contact_deleted")
-    def handle_contact_deleted(self, envelope):
-        application.record_contact_deleted(self.db, envelope)
+    @event_handler("customers", "contact_deleted", payload=ContactDeleted)
+    def handle_contact_deleted(self, deleted):
+        application.record_contact_deleted(self.db, deleted)

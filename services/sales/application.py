@@ -1,28 +1,19 @@
 """Sales use cases (plain Python over a unit of work)."""
 from __future__ import annotations
 
-from marshmallow import ValidationError
 from sqlalchemy import select
 
-from crm_kit.errors import ValidationFailed
 from crm_kit.ids import new_id
 from crm_kit.runtime.uow import UnitOfWork
-from services.sales.events import LeadConverted
 from services.sales.models import OpportunityRequest
 
-_lead_converted = LeadConverted()
 
-
-def on_lead_converted(uow: UnitOfWork, envelope: dict) -> None:
-    """Record the opportunity a conversion asked for (nothing to do when none was asked).
-    Idempotent: the kit records the event id with the row, and ``lead_id`` is unique."""
-    try:
-        event = _lead_converted.load(envelope["payload"])
-    except ValidationError as exc:
-        raise ValidationFailed.from_messages(exc.messages, "lead_converted payload is invalid") from None
+def on_lead_converted(uow: UnitOfWork, event: dict) -> None:
+    """Record the opportunity a conversion asked for (nothing to do when none was asked); ``event``
+    is the ``lead_converted`` payload the kit loaded (``LeadConverted``). Idempotent: the kit records
+    the event id with the row, and ``lead_id`` is unique."""
     requested = event["opportunity"]
     with uow:
-        uow.audit_actor = envelope.get("actor")
         if requested and uow.session.scalars(select(OpportunityRequest.id).where(
                 OpportunityRequest.lead_id == event["lead_id"])).first() is None:
             uow.session.add(OpportunityRequest(

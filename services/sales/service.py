@@ -8,6 +8,7 @@ from crm_kit.runtime.dependencies import Database
 from crm_kit.runtime.entrypoints import event_handler
 from crm_kit.runtime.service import CrmService
 from services.sales import application
+from services.sales.events import LeadConverted
 from services.sales.models import Base
 
 
@@ -15,6 +16,6 @@ class SalesService(CrmService):
     name = "sales"
     db = Database(Base)
 
-    @event_handler("leads", "lead_converted")
-    def handle_lead_converted(self, envelope):
-        application.on_lead_converted(self.db, envelope)
+    @event_handler("leads", "lead_converted", payload=LeadConverted)
+    def handle_lead_converted(self, event):
+        application.on_lead_converted(self.db, event)

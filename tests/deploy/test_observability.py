@@ -30,10 +30,10 @@ import pytest
 import requests
 import yaml
 
-from crm_kit.runtime import metrics
-from crm_kit.runtime.amqp import ConfirmingPublisher, event_exchange
 from crm_kit.config import SERVICES
 from crm_kit.ids import new_id
+from crm_kit.runtime import metrics
+from crm_kit.runtime.amqp import ConfirmingPublisher, event_exchange
 from tests.integration.harness import Platform, eventually, free_port
 
 REPO = Path(__file__).resolve().parents[2]

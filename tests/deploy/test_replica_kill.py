@@ -31,11 +31,20 @@ import pytest
 import requests
 from kombu import Connection
 
-from crm_kit.runtime.amqp import queue_depth
+from crm_kit.config import ALL_PROCESSES
 from crm_kit.ids import new_id
+from crm_kit.runtime.amqp import queue_depth
 from tests.integration import harness
-from tests.integration.harness import (PG_URL_BASE, RABBIT_HOST, Platform, create_vhost, delete_vhost,
-                                       drop_pg_databases, free_port, postgres_reachable)
+from tests.integration.harness import (
+    PG_URL_BASE,
+    RABBIT_HOST,
+    Platform,
+    create_vhost,
+    delete_vhost,
+    drop_pg_databases,
+    free_port,
+    postgres_reachable,
+)
 
 pytestmark = pytest.mark.skipif(not postgres_reachable(),
                                 reason="PostgreSQL is not reachable on 127.0.0.1:5432 (CRM_TEST_PG_DSN)")
@@ -235,8 +244,7 @@ def test_platform_up_runs_every_process_on_its_own_database_and_down_stops_them(
                AMQP_URI=f"amqp://guest:guest@{RABBIT_HOST}:5672/{vhost}",
                # the harness logs in as this administrator once the gateway has authentication
                CRM_ADMIN_PASSWORD=getattr(harness, "ADMIN_PASSWORD", "admin-password-for-tests"))
-    urls = {name: f"{PG_URL_BASE}/{prefix}_{name}" for name in
-            ("leads", "customers", "sales", "billing", "marketing", "support", "analytics", "gateway")}
+    urls = {name: f"{PG_URL_BASE}/{prefix}_{name}" for name in ALL_PROCESSES}
     pids: dict[str, int] = {}
     try:
         up = _up(env, "up")

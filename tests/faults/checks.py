@@ -77,7 +77,8 @@ def count_customers(topo: Topology, lead_ids: list[str], timeout: float = 60) ->
 
     def pending() -> set[str]:
         have = {r.source_lead_id for r in topo.rows(
-            "customers", "SELECT DISTINCT source_lead_id FROM customers WHERE source_lead_id = ANY(:ids)", ids=lead_ids)}
+            "customers", "SELECT DISTINCT source_lead_id FROM customers WHERE source_lead_id = ANY(:ids)",
+            ids=lead_ids)}
         linked = {r.id for r in topo.rows(
             "leads", "SELECT id FROM leads WHERE id = ANY(:ids) AND customer_id IS NOT NULL AND contact_id IS NOT NULL",
             ids=lead_ids)}

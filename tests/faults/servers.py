@@ -26,8 +26,7 @@ import pwd
 import shutil
 
 from tests.faults.pg_cluster import PG_BIN, PgCluster
-from tests.faults.procs import (MARKER, ServerError, free_port, kill_marked, make_root,  # noqa: F401 (re-exported)
-                                marked_pids, sweep_stale)
+from tests.faults.procs import MARKER, ServerError, free_port, kill_marked, make_root, marked_pids, sweep_stale  # noqa: F401 (re-exported)
 from tests.faults.rabbitmq_node import RABBIT_BIN, RabbitNode
 
 __all__ = ["MARKER", "PgCluster", "RabbitNode", "ServerError", "Servers", "free_port", "kill_marked",

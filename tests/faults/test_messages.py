@@ -16,8 +16,8 @@ import uuid
 
 from kombu import Connection, Producer
 
-from crm_kit.runtime.amqp import event_exchange
 from crm_kit.ops.dead_letters import all_handler_queues, peek
+from crm_kit.runtime.amqp import event_exchange
 from tests.faults.checks import count_creates, count_customers
 from tests.faults.load import Stream
 from tests.faults.topology import REPO

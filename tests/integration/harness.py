@@ -9,7 +9,6 @@ temporary directory, or one PostgreSQL database per service.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess

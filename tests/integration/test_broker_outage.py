@@ -13,13 +13,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from crm_kit.runtime.amqp import ConfirmingPublisher
 from crm_kit.context import Principal, principal_var, request_id_var
 from crm_kit.records.db import make_engine
+from crm_kit.runtime.amqp import ConfirmingPublisher
 from crm_kit.runtime.outbox import OutboxRelay
 from crm_kit.runtime.uow import UnitOfWork
 from services.leads import application as leads_app
-from services.leads.models import Base as LeadsBase, Lead
+from services.leads.models import Base as LeadsBase
+from services.leads.models import Lead
 from tests.integration.harness import Platform
 from tests.integration.tcp_proxy import TcpProxy
 

@@ -17,10 +17,10 @@ from nameko.containers import ServiceContainer
 from sqlalchemy import Column, String, Table, insert, select
 from sqlalchemy.orm import sessionmaker
 
-from crm_kit.runtime.amqp import DELIVERY_LIMIT, ConfirmingPublisher, HandlerQueue, event_exchange, queue_depth
 from crm_kit.config import Settings
-from crm_kit.records.db import make_base, make_engine
 from crm_kit.ops.dead_letters import REPLAY_ID_HEADER, REPLAYS_HEADER, all_handler_queues, peek, replay
+from crm_kit.records.db import make_base, make_engine
+from crm_kit.runtime.amqp import DELIVERY_LIMIT, ConfirmingPublisher, HandlerQueue, event_exchange, queue_depth
 from crm_kit.runtime.dependencies import Database
 from crm_kit.runtime.entrypoints import event_handler
 from crm_kit.runtime.service import CrmService

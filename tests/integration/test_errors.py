@@ -82,7 +82,8 @@ def test_duplicate_phone_is_409_with_existing_id(platform):
 
 def test_request_id_is_echoed_or_assigned(platform):
     assert platform.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
-    assigned = platform.get("/healthz", headers={"X-Request-ID": "bad id with spaces;" + "x" * 200}).headers["X-Request-ID"]
+    assigned = platform.get("/healthz",
+                            headers={"X-Request-ID": "bad id with spaces;" + "x" * 200}).headers["X-Request-ID"]
     assert assigned and " " not in assigned
 
 

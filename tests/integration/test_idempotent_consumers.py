@@ -6,8 +6,8 @@ import re
 import requests
 from kombu import Connection
 
-from crm_kit.runtime.amqp import ConfirmingPublisher, event_exchange
 from crm_kit.ids import new_id
+from crm_kit.runtime.amqp import ConfirmingPublisher, event_exchange
 
 
 def lead_converted_envelope(lead_id, company):
@@ -35,7 +35,8 @@ def all_customers(platform):
 def handler_outcome(platform, outcome):
     text = requests.get(f"http://127.0.0.1:{platform.metrics_ports['customers']}/metrics", timeout=5).text
     m = re.search(r'crm_event_handler_messages_total\{event_type="lead_converted",'
-                  r'handler="customers.handle_lead_converted",outcome="%s",service="customers"\} ([\d.]+)' % outcome, text)
+                  r'handler="customers.handle_lead_converted",outcome="%s",service="customers"\} ([\d.]+)'
+                  % outcome, text)
     return float(m.group(1)) if m else 0.0
 
 

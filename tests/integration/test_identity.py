@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from crm_kit.ids import new_id
-from gateway.tokens import AUDIENCE, ISSUER
+from gateway.identity.tokens import AUDIENCE, ISSUER
 from tests.integration.harness import Platform
 
 PROBLEM = "application/problem+json"
@@ -181,6 +181,19 @@ def test_an_idempotency_key_after_an_error_replays_the_error_not_409(platform):
     replay = platform.post("/api/v1/leads", json=body, headers={"Idempotency-Key": key})
     assert problem(replay, 409) == dup and replay.headers["Idempotent-Replayed"] == "true"
     problem(platform.post("/api/v1/leads", json=body, headers={"Idempotency-Key": "not a key"}), 422)
+
+
+def test_an_action_under_an_idempotency_key_is_replayed_not_refused(platform):
+    """Any write takes the key: a conversion retried (a client told 503, or simply unsure) is answered
+    with the first conversion, not 409 "already converted"; without the key, the retry is that 409."""
+    lead = platform.post("/api/v1/leads", json={"name": "Convert once", "company": f"Once {new_id()}"}).json()
+    key = {"Idempotency-Key": f"key-{new_id()}"}
+    first = platform.post(f"/api/v1/leads/{lead['id']}/convert", json={}, headers=key)
+    assert first.status_code == 200, first.text
+    again = platform.post(f"/api/v1/leads/{lead['id']}/convert", json={}, headers=key)
+    assert again.status_code == 200 and again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert problem(platform.post(f"/api/v1/leads/{lead['id']}/convert", json={}), 409)["current_state"] == "converted"
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ from crm_kit.ids import new_id
 
 
 def create_lead(platform, **overrides):
-    body = {"name": "王小明", "company": f"Acme {new_id()[-8:]}", "phone": f"139{new_id()[-8:].translate(str.maketrans('abcdef', '123456'))}",
+    digits = new_id()[-8:].translate(str.maketrans("abcdef", "123456"))
+    body = {"name": "王小明", "company": f"Acme {new_id()[-8:]}", "phone": f"139{digits}",
             "email": "xiaoming@example.com", "source": "trade_show"}
     body.update(overrides)
     resp = platform.post("/api/v1/leads", json=body)

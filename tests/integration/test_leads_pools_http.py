@@ -70,12 +70,16 @@ def test_claim_limits_return_and_cooldown(platform, crew):
     assert limited.status_code == 409, limited.text
     assert limited.headers["Content-Type"].startswith("application/problem+json")
     assert limited.json()["limit"] == "max_held" and "max_held" in limited.json()["detail"]
+    assert (limited.json()["max"], limited.json()["current"]) == (1, 1)    # services/leads/README.md: max, current
     again = platform.post(f"/api/v1/leads/{first['id']}/claim", token=t["m2"])
     assert again.status_code == 404            # someone else's lead now: not visible
     returned = platform.post(f"/api/v1/leads/{first['id']}/return", json={"reason": "no budget"}, token=t["m1"])
     assert returned.status_code == 200 and returned.json()["status"] == "unassigned", returned.text
     cooldown = platform.post(f"/api/v1/leads/{first['id']}/claim", token=t["m1"])
     assert cooldown.status_code == 409 and cooldown.json()["limit"] == "reclaim_cooldown_days"
+    available = dt.datetime.fromisoformat(cooldown.json()["available_at"])        # ... and available_at
+    assert cooldown.json()["max"] == 2 and dt.timedelta(days=1) < available - dt.datetime.now(dt.timezone.utc)
+    assert available.isoformat() in cooldown.json()["detail"]
     wrong = platform.post(f"/api/v1/leads/{first['id']}/return", json={"reason": "again"})
     assert wrong.status_code == 409 and wrong.json()["current_state"] == "unassigned"
     assert "unassigned" in wrong.json()["detail"]

@@ -17,8 +17,8 @@ import time
 import pytest
 from kombu import Connection
 
-from crm_kit.runtime.amqp import queue_depth
 from crm_kit.ids import new_id
+from crm_kit.runtime.amqp import queue_depth
 from tests.integration.harness import ADMIN_PASSWORD, Platform, postgres_reachable
 from tests.integration.tcp_proxy import TcpProxy
 

@@ -12,8 +12,8 @@ import uuid
 
 from kombu import Connection, Exchange, Producer
 
-from crm_kit.runtime.amqp import event_exchange, queue_depth
 from crm_kit.ops.dead_letters import peek
+from crm_kit.runtime.amqp import event_exchange, queue_depth
 
 QUEUE = "evt-leads-lead_converted--customers.handle_lead_converted"
 DLQ = QUEUE + ".dlq"
@@ -99,3 +99,20 @@ def test_an_undecodable_rpc_request_is_answered_with_an_error_and_the_service_go
         assert reply.properties["correlation_id"] == correlation_id
         assert "BadRequest" in (reply.body if isinstance(reply.body, str) else reply.body.decode())
     assert platform.get("/api/v1/leads").status_code == 200
+
+
+def test_an_event_whose_payload_the_handler_refuses_is_parked_at_once(platform):
+    """The handler declares the payload it consumes (``@event_handler(..., payload=LeadConverted)``):
+    one without the fields it relies on is parked before any work, with the reason."""
+    before = _depth(platform)
+    message_id = f"bad-payload-{uuid.uuid4()}"
+    envelope = {"event_id": str(uuid.uuid4()), "event_type": "lead_converted", "schema_version": 1,
+                "occurred_at": "2026-12-01T00:00:00+00:00", "producer": "leads", "actor": None,
+                "correlation_id": None, "payload": {"lead_id": 5}}
+    with Connection(platform.amqp_uri) as conn:
+        Producer(conn.channel()).publish(envelope, exchange=event_exchange("leads"), routing_key="lead_converted",
+                                         serializer="json", message_id=message_id, delivery_mode=2)
+    platform.eventually(lambda: _depth(platform) == before + 1, timeout=30)
+    parked = _parked(platform, message_id)
+    assert parked["x-crm-error"].startswith("MalformedEvent: invalid payload")
+    assert "name" in parked["x-crm-error"] and parked["x-crm-attempts"] == 0

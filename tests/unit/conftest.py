@@ -38,6 +38,16 @@ class ServiceDb:
         return UnitOfWork(self.session_factory, self.producer, self.metadata,
                           on_commit=callback, inbox_key=inbox_key, headers=headers, request=request)
 
+    def handle(self, use_case, envelope: dict, payload_schema, handler: str = "test.handler"):
+        """Deliver ``envelope`` to an event handler's use case as the kit does
+        (``crm_kit.runtime.entrypoints.CrmEventHandler``): its payload loaded with the schema the
+        handler declares (an invalid one raises ``marshmallow.ValidationError``: the kit parks it),
+        the envelope's actor as the audit's, the event id recorded with the effect."""
+        payload = payload_schema().load(envelope["payload"])
+        uow = self.uow(inbox_key=(handler, envelope["event_id"]))
+        uow.default_actor = envelope.get("actor")
+        return use_case(uow, payload)
+
     def session(self):
         return self.session_factory()
 

@@ -9,8 +9,19 @@ from nameko.exceptions import RemoteError, deserialize, serialize
 
 from crm_kit import errors
 from crm_kit.errors import (
-    BadRequest, Conflict, CrmError, Duplicate, Forbidden, InvalidState, LimitExceeded, NotFound,
-    ServiceUnavailable, StaleVersion, TooManyRequests, Unauthorized, ValidationFailed,
+    BadRequest,
+    Conflict,
+    CrmError,
+    Duplicate,
+    Forbidden,
+    InvalidState,
+    LimitExceeded,
+    NotFound,
+    ServiceUnavailable,
+    StaleVersion,
+    TooManyRequests,
+    Unauthorized,
+    ValidationFailed,
 )
 
 
@@ -166,3 +177,67 @@ def test_validation_failed_from_real_marshmallow_nested_messages():
 
 def test_expected_errors_cover_every_kit_error():
     assert all(issubclass(c, errors.EXPECTED) for c in KIT_ERRORS)
+
+
+# -- what a client sees: each class's ``public`` fields of ``extra``, no others -----------------------
+CONFLICT_PUBLIC = {"errors", "current_state", "action", "existing_id", "field", "current_version", "retry_after"}
+EXPECTED_PUBLIC = {
+    CrmError: {"errors"}, BadRequest: {"errors", "reason"}, ValidationFailed: {"errors"},
+    Unauthorized: {"errors", "reason"}, Forbidden: {"errors", "action"}, NotFound: {"errors"},
+    Conflict: CONFLICT_PUBLIC, InvalidState: CONFLICT_PUBLIC, Duplicate: CONFLICT_PUBLIC, StaleVersion: CONFLICT_PUBLIC,
+    LimitExceeded: CONFLICT_PUBLIC | {"limit", "max", "current", "available_at"},
+    TooManyRequests: {"errors", "retry_after", "limit"}, ServiceUnavailable: {"errors", "service", "retry_after"},
+}
+PRIVATE = {"resource": "lead", "id": "L1", "expected_version": 3, "error_id": "E1", "code": "x", "secret": "internals"}
+PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance"}
+
+
+def test_every_kit_error_declares_its_public_fields():
+    assert set(EXPECTED_PUBLIC) == set(KIT_ERRORS)
+    for cls in KIT_ERRORS:
+        assert set(cls.public) == EXPECTED_PUBLIC[cls], cls.__name__
+        assert len(cls.public) == len(set(cls.public)), cls.__name__
+
+
+def _client_sees(exc) -> dict:
+    from gateway import problems
+    return json.loads(problems.from_exception(exc, "/x").get_data())
+
+
+def _every_field(cls) -> dict:
+    """A value for every field any kit error declares, and private ones besides."""
+    every = {name for names in EXPECTED_PUBLIC.values() for name in names}
+    return {**{name: 1 if name in ("retry_after", "max", "current", "current_version") else f"v-{name}"
+               for name in every}, **PRIVATE}
+
+
+@pytest.mark.parametrize("cls", [c for c in KIT_ERRORS if c.status != 500], ids=lambda c: c.__name__)
+def test_the_client_sees_exactly_the_declared_fields(cls):
+    seen = _client_sees(_over_the_wire(cls("Something.", _every_field(cls))))
+    assert set(seen) - PROBLEM_FIELDS == EXPECTED_PUBLIC[cls]
+    assert seen["status"] == cls.status and seen["detail"] == "Something."
+
+
+def test_a_500_shows_its_error_id_and_nothing_else():
+    seen = _client_sees(CrmError("An internal error occurred.", _every_field(CrmError)))
+    assert set(seen) - PROBLEM_FIELDS == {"error_id"} and seen["error_id"] == "E1"
+
+
+def test_limit_exceeded_shows_max_current_and_available_at():
+    seen = _client_sees(_over_the_wire(LimitExceeded("Limit max_held reached.", {
+        "limit": "max_held", "max": 2, "current": 2, "resource": "lead pool"})))
+    assert (seen["limit"], seen["max"], seen["current"]) == ("max_held", 2, 2) and "resource" not in seen
+    seen = _client_sees(LimitExceeded("Cooldown.", {"limit": "reclaim_cooldown_days", "max": 2,
+                                                   "available_at": "2030-01-02T00:00:00+00:00"}))
+    assert seen["available_at"] == "2030-01-02T00:00:00+00:00" and seen["max"] == 2
+
+
+def test_a_subclass_extends_its_parents_public_fields_and_cannot_hide_them():
+    class QuotaReached(LimitExceeded):
+        public = LimitExceeded.public + ("quota",)
+    assert set(QuotaReached.public) == EXPECTED_PUBLIC[LimitExceeded] | {"quota"}
+    seen = _client_sees(QuotaReached("Quota.", {"quota": 5, "max": 5, "secret": "x"}))
+    assert set(seen) - PROBLEM_FIELDS == {"quota", "max"}
+    with pytest.raises(TypeError, match="must extend"):
+        class Hiding(Conflict):          # noqa: F841 -- would hide existing_id, current_state...
+            public = ("errors",)

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Request
 
 from crm_kit.context import Principal
 from crm_kit.errors import Unauthorized
-from gateway import auth, tokens
+from gateway.identity import auth, principals, tokens
 
 KEY = "k" * 48
 
@@ -18,7 +18,7 @@ KEY = "k" * 48
 @pytest.fixture(autouse=True)
 def fresh(monkeypatch):
     monkeypatch.setattr(auth, "_verified", {})
-    monkeypatch.setattr(auth, "signing_key", lambda: KEY)
+    monkeypatch.setattr(tokens, "signing_key", lambda: KEY)
     calls = []
 
     class Principals:
@@ -26,7 +26,7 @@ def fresh(monkeypatch):
             calls.append(user_id)
             return Principal(user_id, "member", "d1", ("d1",))
 
-    monkeypatch.setattr(auth, "_cache", Principals())
+    monkeypatch.setattr(principals, "CACHE", Principals())
     return calls
 
 

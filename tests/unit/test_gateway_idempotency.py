@@ -192,7 +192,8 @@ def test_a_create_under_a_key_carries_a_stable_key_to_the_service(db):
 
     gateway = _gateway(db, data)
     unavailable = ServiceUnavailable("The leads service did not answer in time.", {"service": "leads"})
-    assert GatewayService._idempotent(gateway, _request(), principal, "k-9", produce_with(unavailable)).status_code == 503
+    answer = GatewayService._idempotent(gateway, _request(), principal, "k-9", produce_with(unavailable))
+    assert answer.status_code == 503
     assert IDEMPOTENCY_KEY not in data                          # only while the create runs
     assert GatewayService._idempotent(gateway, _request(), principal, "k-9", produce_with(created())).status_code == 201
     expected = hashlib.sha256(b"\0".join([b"u1", b"k-9", b"POST", b"/api/v1/leads"])).hexdigest()
@@ -208,3 +209,12 @@ def test_the_carried_key_differs_by_user_key_method_and_path():
         changed[index] = other
         keys.add(idempotency.context_key(*changed))
     assert len(keys) == 5 and all(len(k) == 64 and int(k, 16) >= 0 for k in keys)
+
+
+def test_every_write_takes_an_idempotency_key_and_no_read_does():
+    from gateway.routes import ROUTES
+    writes = {(r.method, r.path) for r in ROUTES if r.idempotent}
+    assert ("POST", "/api/v1/leads") in writes and ("POST", "/api/v1/leads/<lead_id>/convert") in writes
+    assert ("PATCH", "/api/v1/leads/<lead_id>") in writes and ("DELETE", "/api/v1/leads/<lead_id>") in writes
+    assert not [r for r in ROUTES if r.idempotent and (r.method == "GET" or r.public)]
+    assert [r.path for r in ROUTES if r.public] == ["/api/v1/auth/token"]

@@ -12,8 +12,9 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from crm_kit.errors import BadRequest, Conflict, ServiceUnavailable, TooManyRequests, ValidationFailed
-from gateway import identity, inputs, problems
+from gateway import inputs, problems
 from gateway.http import MAX_URL_LENGTH, ApiEntrypoint, route_not_found
+from gateway.identity import users
 from gateway.ratelimit import RateLimits
 from gateway.routes import build_map
 from gateway.service import GatewayService
@@ -114,14 +115,16 @@ def test_the_body_version_is_the_gateways_even_when_if_match_wins():
 # -- ids the gateway resolves itself -----------------------------------------------------------------------
 @pytest.mark.parametrize("user_id", ["a\x00b", "\ud800", "x" * 37, "", 5, None])
 def test_ids_no_user_can_have_are_unknown_without_a_query(user_id):
-    assert identity.user_exists(None, user_id) is False        # no unit of work needed: nothing is asked
+    with pytest.raises(ValidationFailed) as info:              # no unit of work needed: nothing is asked
+        users.departments_of(None, {"owner_id": [user_id]})
+    assert list(info.value.errors) == ["owner_id"]
 
 
 @pytest.mark.parametrize("ids", [["a\x00"], ["ok", "\udfff"], ["x" * 100]])
 def test_member_ids_no_user_can_have_are_422(ids):
     with pytest.raises(ValidationFailed) as info:
-        identity.user_departments(None, ids, "member_ids")
-    assert list(info.value.errors) == ["member_ids"]
+        users.departments_of(None, {"admin_ids": ["ok"], "member_ids": ids})
+    assert list(info.value.errors) == ["member_ids"]                 # the field that names them
     json.dumps(info.value.extra, ensure_ascii=False).encode("utf-8")
 
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_kit.records.db import make_base
 from crm_kit.errors import ValidationFailed
+from crm_kit.records.db import make_base
 from crm_kit.records.pagination import cursor_state, decode_cursor, encode_cursor, paginate
 from crm_kit.records.schemas import ListQuery, load
 

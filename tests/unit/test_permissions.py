@@ -11,7 +11,6 @@ d1), shared with ``team_read`` (read) and ``team_rw`` (read_write).
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 import pytest
 
@@ -22,7 +21,8 @@ from services.customers import application as customers
 from services.customers.models import Base as CustomersBase
 from services.leads import application as leads
 from services.leads.models import Base as LeadsBase
-from services.leads.models import Lead as LeadModel, LeadPool
+from services.leads.models import Lead as LeadModel
+from services.leads.models import LeadPool
 from tests.unit.conftest import ADMIN
 
 OWNER = Principal("owner-1", "member", "d1a", ("d1a",))
@@ -188,7 +188,11 @@ def test_refused_write_changes_nothing(make_db):
 
 # -- no list can forget the scope ------------------------------------------------------
 def _list_functions():
-    for path in sorted((REPO_ROOT / "services").glob("*/application.py")):
+    """The ``list_*`` use cases of every service: its ``application.py``, or each module of its
+    ``application/`` package (leads)."""
+    paths = list((REPO_ROOT / "services").glob("*/application.py"))
+    paths += (REPO_ROOT / "services").glob("*/application/*.py")
+    for path in sorted(paths):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in tree.body:
             if isinstance(node, ast.FunctionDef) and node.name.startswith("list_"):
@@ -198,7 +202,7 @@ def _list_functions():
 def test_every_list_use_case_starts_from_a_scoped_query():
     """A list use case must call ``scoped_select`` (or fetch its parent with
     ``get_for_read``, or delegate to a kit use case that does). Lead pools have no owner:
-    their scope is membership (``pool_scope_clause`` in leads' application)."""
+    their scope is membership (``pool_scope_clause``, ``services/leads/application/access.py``)."""
     allowed = {"scoped_select", "get_for_read", "list_team", "pool_scope_clause"}
     offenders = []
     for path, fn in _list_functions():
@@ -211,7 +215,8 @@ def test_every_list_use_case_starts_from_a_scoped_query():
 
 def test_the_scan_finds_the_known_lists():
     names = {fn.name for _, fn in _list_functions()}
-    assert {"list_leads", "list_customers", "list_contacts", "list_contacts_of", "list_lead_team"} <= names
+    assert {"list_leads", "list_customers", "list_contacts", "list_contacts_of", "list_lead_team",
+            "list_lead_pools", "list_lead_follow_ups"} <= names
 
 
 def test_every_owned_model_has_a_list_covered_by_the_matrix():

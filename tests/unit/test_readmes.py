@@ -10,14 +10,15 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import re
 
 import pytest
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 
 from crm_kit.config import REPO_ROOT, SERVICES
+from crm_kit.ops.topology import handler_queues, service_class
 from crm_kit.runtime.entrypoints import CrmRpc
 from crm_kit.runtime.events import EventType
-from crm_kit.ops.topology import handler_queues, service_class
 
 COMMON_CONFIG = ("AMQP_URI", "LOG_LEVEL", "METRICS_PORT", "MAX_WORKERS", "EVENT_MAX_ATTEMPTS",
                  "EVENT_RETRY_BACKOFF_SECONDS", "OUTBOX_SWEEP_INTERVAL_SECONDS",
@@ -33,6 +34,22 @@ def readme(name: str) -> str:
     path = REPO_ROOT / ("gateway" if name == "gateway" else f"services/{name}") / "README.md"
     assert path.is_file(), f"{path} is missing"
     return path.read_text(encoding="utf-8")
+
+
+def names(text: str, name: str, quoted: bool = False) -> bool:
+    """``name`` appears in ``text`` as a whole name, not as the start of a longer one
+    (``get_lead`` is not documented by ``get_lead_follow_up``); ``quoted``: in backticks, as the
+    READMEs write code, e.g. `` `get_lead` `` or `` `get_lead(lead_id)` ``."""
+    before = "`" if quoted else r"(?<![A-Za-z0-9_.])"
+    return re.search(before + re.escape(name) + r"(?![A-Za-z0-9_])", text) is not None
+
+
+def test_a_name_is_found_whole_not_as_a_prefix():
+    assert names("`get_lead(lead_id)` and `list_leads`", "get_lead", quoted=True)
+    assert names("`list_leads`", "list_leads", quoted=True)
+    assert not names("`get_lead_follow_up`", "get_lead", quoted=True)
+    assert not names("leads.get_lead_follow_up", "leads.get_lead")
+    assert not names("crm_rpc_requests_total_x", "crm_rpc_requests_total")
 
 
 def rpc_methods(cls) -> list[str]:
@@ -64,7 +81,7 @@ def test_every_rpc_method_documented(name):
     text = readme(name)
     methods = rpc_methods(service_class(name))
     assert "ping" in methods
-    missing = [m for m in methods if f"`{m}" not in text]
+    missing = [m for m in methods if not names(text, m, quoted=True)]
     assert not missing, f"services/{name}/README.md does not document RPC {missing}"
 
 
@@ -72,7 +89,7 @@ def test_every_rpc_method_documented(name):
 def test_every_consumed_queue_and_its_dlq_documented(name):
     text = readme(name)
     missing = [q for spec in handler_queues(service_class(name)) for q in (spec.name, spec.dlq_name)
-               if q not in text]
+               if not names(text, q)]
     assert not missing, f"services/{name}/README.md does not name queues {missing}"
 
 
@@ -95,7 +112,7 @@ def test_config_keys_documented(name):
 def test_metrics_documented(name):
     text = readme(name)
     expected = METRICS + (CONSUMER_METRICS if handler_queues(service_class(name)) else ())
-    missing = [m for m in expected if m not in text]
+    missing = [m for m in expected if not names(text, m)]
     assert not missing, f"services/{name}/README.md does not document metrics {missing}"
 
 
@@ -107,7 +124,7 @@ def test_gateway_routes_documented():
         path = route.path.replace("<", "{").replace(">", "}")
         if path not in text and route.path not in text:
             missing.append(f"{route.method} {route.path}")
-        if f"{route.service}.{route.rpc}" not in text:
+        if not names(text, f"{route.service}.{route.rpc}"):
             missing.append(f"{route.service}.{route.rpc}")
     for probe in ("/healthz", "/readyz", "/metrics"):
         if probe not in text:

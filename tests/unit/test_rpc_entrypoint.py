@@ -15,8 +15,8 @@ from types import SimpleNamespace
 import pytest
 from nameko.amqp.publish import Publisher
 
-from crm_kit.context import DEADLINE, DEADLINE_HEADER, IDEMPOTENCY_KEY, MAYBE_HANDLED, REQUEST_KEY, \
-    REQUEST_KEY_HEADER
+from crm_kit.context import DEADLINE, DEADLINE_HEADER, IDEMPOTENCY_KEY, MAYBE_HANDLED, REQUEST_KEY, REQUEST_KEY_HEADER
+from crm_kit.errors import Forbidden
 from crm_kit.runtime.entrypoints import CrmRpc
 from crm_kit.runtime.rpc_client import REPLY_GRACE, _Method, _RequestPublisher
 
@@ -38,9 +38,12 @@ class _Container:
         self.spawned.append((args, kwargs, context_data))
 
 
+PRINCIPAL = {"user_id": "u1", "role": "member", "department_id": None, "scope_department_ids": []}
+
+
 class _Message:
-    def __init__(self, headers=None, redelivered=False, correlation_id="corr-1"):
-        self.headers = headers or {}
+    def __init__(self, headers=None, redelivered=False, correlation_id="corr-1", principal=PRINCIPAL):
+        self.headers = dict(headers or {}, **({"nameko.principal": principal} if principal else {}))
         self.properties = {"correlation_id": correlation_id}
         self.delivery_info = {"redelivered": redelivered, "routing_key": "things.create_thing"}
 
@@ -76,6 +79,18 @@ def test_the_deadline_reaches_the_worker(entrypoint):
     deadline = time.time() + 5
     assert _handle(entrypoint, _Message({DEADLINE_HEADER: deadline}))[DEADLINE] == deadline
     assert _handle(entrypoint, _Message({DEADLINE_HEADER: "garbage"}))[DEADLINE] is None
+
+
+def test_a_call_without_a_principal_is_refused_before_any_work(entrypoint):
+    with pytest.raises(Forbidden):         # (nameko's consumer answers it as the typed error)
+        _handle(entrypoint, _Message(principal=None))
+    assert entrypoint.container.spawned == []
+
+
+def test_a_platform_call_says_it_needs_no_principal(entrypoint):
+    entrypoint.requires_principal = False          # as @rpc(principal=False) declares it
+    assert _handle(entrypoint, _Message(principal=None)) is not None
+    assert CrmRpc(principal=False).requires_principal is False and CrmRpc().requires_principal is True
 
 
 def test_a_request_arriving_after_its_deadline_is_dropped_unanswered(entrypoint):

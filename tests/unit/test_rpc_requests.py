@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_kit.records.db import make_base
 from crm_kit.errors import Duplicate
+from crm_kit.records.db import make_base
 from crm_kit.runtime.uow import AlreadyHandled, DeadlineExceeded, RpcRequest
 
 Base = make_base()

@@ -110,80 +110,6 @@ def test_server_owned_inside_nested_many_items():
     assert errors == {"lines.1.unit_price": [SERVER_MSG], "lines.1.id": [SERVER_MSG]}
 
 
-# -- TextRowsLoader: load() for many CSV rows, a column at a time ---------------------------
-from marshmallow import ValidationError, validates  # noqa: E402
-
-from crm_kit.records.schemas import TextRowsLoader  # noqa: E402
-
-
-class Person(InputSchema):
-    name = fields.String(required=True, validate=validate.Length(min=1, max=10))
-    email = fields.Email(load_default=None, allow_none=True)
-    kind = fields.String(load_default="other", validate=validate.OneOf(["other", "vip"]))
-    code = fields.String(load_default=lambda: "c-default")
-    age = fields.Integer(load_default=None, allow_none=True)
-
-    @validates("code")
-    def _code(self, value, **kwargs):
-        if not value.startswith("c-"):
-            raise ValidationError("Codes start with c-.")
-
-
-def _one_by_one(schema, rows):
-    out = []
-    for row in rows:
-        try:
-            out.append((load(schema, row), None))
-        except ValidationFailed as exc:
-            out.append((None, exc.errors))
-    return out
-
-
-def test_text_rows_loader_answers_what_load_answers_row_by_row():
-    import random
-    rng = random.Random(3)
-    values = {"name": ["Ann", "", "A" * 11, "Bob", "x\x00y", "Ann"],
-              "email": ["a@example.com", "not-an-email", "b@example.org", "a@example.com"],
-              "kind": ["other", "vip", "tv", "vip"],
-              "code": ["c-1", "d-1", "c-2"],
-              "age": ["7", "seven", "-1"],
-              "score": ["3"],             # server-owned
-              "colour": ["red"]}          # unknown
-    rows = []
-    for _ in range(600):
-        row = {}
-        for key, options in values.items():
-            if rng.random() < (0.9 if key == "name" else 0.5 if key not in ("score", "colour") else 0.02):
-                row[key] = rng.choice(options)
-        rows.append(row)
-    rows += [{}, {"name": "Ann", "age": 7}, {"name": None}]
-    schema = Person()
-    loader = TextRowsLoader(schema)
-    # the text fields (Email included) take the fast path: their validators run without deserialize
-    assert set(loader._text_validators) == {"name", "email", "kind", "code"}
-    got = loader.load_many(rows)
-    assert got == _one_by_one(schema, rows)
-    good = sum(1 for data, _ in got if data is not None)
-    assert 50 < good < len(rows) - 50, good        # both kinds are really exercised
-    assert {"kind": "other", "code": "c-default", "email": None, "age": None, "name": "Ann"} in [d for d, _ in got]
-
-
-def test_text_rows_loader_refuses_schemas_it_cannot_load_exactly():
-    from marshmallow import post_load
-
-    class WithPostLoad(InputSchema):
-        name = fields.String()
-
-        @post_load
-        def _shape(self, data, **kwargs):
-            return data
-
-    with pytest.raises(TypeError, match="hooks"):
-        TextRowsLoader(WithPostLoad())
-    with pytest.raises(TypeError, match="nested"):
-        TextRowsLoader(Widget())
-
-
 # -- Dumper: schema.dump without the per-field lookups ------------------------------------
 def test_dumper_dumps_every_catalogued_event_as_marshmallow_does():
     from crm_kit.ops import catalogue
@@ -282,7 +208,8 @@ def test_audit_created_sharing_equals_created_row_by_row():
 import datetime as _dt  # noqa: E402
 import re  # noqa: E402
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
 from marshmallow import ValidationError  # noqa: E402
 
 from crm_kit.records.jsonschema import documented, json_schema  # noqa: E402

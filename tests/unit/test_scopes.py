@@ -6,8 +6,8 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_kit.context import Principal
-from crm_kit.records.db import make_base
 from crm_kit.errors import NotFound
+from crm_kit.records.db import make_base
 from crm_kit.records.scopes import get_in_scope, scope_clause
 from tests.unit.conftest import ADMIN, MANAGER_D1, MANAGER_D2, MEMBER_1, MEMBER_SUB, SYSTEM
 

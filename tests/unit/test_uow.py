@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_kit.context import Principal, principal_var, request_id_var
-from crm_kit.records.db import UtcDateTime, make_base
 from crm_kit.errors import ValidationFailed
+from crm_kit.records.db import UtcDateTime, make_base
 from crm_kit.runtime.events import ENVELOPE_FIELDS, EnvelopeSchema, EventType
 from crm_kit.runtime.uow import DuplicateEvent
 

@@ -7,9 +7,6 @@ Create Date: 2026-11-22 12:37:39.841614
 """
 from typing import Sequence, Union
 
-from alembic import op
-import sqlalchemy as sa
-import crm_kit.records.db
 
 
 # revision identifiers, used by Alembic.

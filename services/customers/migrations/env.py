@@ -1,4 +1,0 @@
-from crm_kit.ops.migrations import run_env
-from services.customers.models import Base
-
-run_env(Base.metadata)

@@ -1,0 +1,79 @@
+"""The CSV import of leads: the file read and checked, each row reported (created, duplicate with
+the live lead's id, invalid with why), a bad row never stopping or half-writing another.
+
+Without a pool the rows go in by chunks (``import_chunks``); with a pool, one transaction a row
+through ``create_lead`` (the pool's distribution decides each lead in turn). The report is this
+request's reply, recorded in a last tiny transaction (the rows were committed chunk by chunk).
+"""
+from __future__ import annotations
+
+import csv
+import io
+
+from crm_kit.context import Principal
+from crm_kit.errors import ValidationFailed
+from crm_kit.runtime.uow import UnitOfWork
+from services.leads.application.import_chunks import import_chunks, import_one, row_data
+
+IMPORT_COLUMNS = ("name", "company", "phone", "email", "source", "campaign_id", "region", "industry", "notes")
+MAX_IMPORT_ROWS = 5000
+_REPORT_COUNTS = {"created": "created", "duplicate": "duplicates", "invalid": "invalid"}
+
+
+def import_leads(uow: UnitOfWork, principal: Principal, csv_text, pool_id: str | None = None) -> dict:
+    """Leads from CSV (UTF-8, with or without BOM, a header row naming ``IMPORT_COLUMNS``), each
+    row reported as ``ImportReport`` says."""
+    if not isinstance(csv_text, str):
+        raise ValidationFailed.from_messages({"_body": ["Expected CSV text."]})
+    if pool_id is not None and not isinstance(pool_id, str):
+        raise ValidationFailed.from_messages({"pool_id": ["Not a valid string."]})
+    header, rows = _read(csv_text)
+    entries = []
+    for line_no, values in rows:
+        entry = {"row": line_no, "outcome": "created", "id": None, "existing_id": None, "errors": {}}
+        entries.append(entry)
+        if len(values) != len(header):
+            entry.update(outcome="invalid", errors={"_row": [f"Expected {len(header)} values, got {len(values)}."]})
+            continue
+        entry["_values"] = values
+    if pool_id:
+        # A pool import: the pool's distribution decides each lead in turn (one transaction a row).
+        for entry in entries:
+            if "_values" in entry:
+                import_one(uow, principal, entry, dict(row_data(header, entry.pop("_values")), pool_id=pool_id))
+    else:
+        import_chunks(uow, principal, header, entries)
+    report = {"created": 0, "duplicates": 0, "invalid": 0}
+    for entry in entries:
+        report[_REPORT_COUNTS[entry["outcome"]]] += 1
+    report["rows"] = entries      # each entry holds exactly the report row's fields: as ImportReport dumps it
+    with uow:    # the report, as this request's reply (the rows were committed chunk by chunk)
+        return uow.commit(report)
+
+
+def _read(csv_text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The header (lower-cased column names) and the non-blank rows with their line numbers;
+    ``ValidationFailed`` for the file itself (not CSV, empty, a bad header, too many rows)."""
+    reader = csv.reader(io.StringIO(csv_text.lstrip("\ufeff")))
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except StopIteration:
+        raise ValidationFailed.from_messages({"_body": ["The CSV file is empty (a header row is required)."]}) from None
+    except csv.Error as exc:
+        raise ValidationFailed.from_messages({"_body": [f"Not valid CSV: {exc}."]}) from None
+    unknown = [h for h in header if h not in IMPORT_COLUMNS]
+    if unknown or "name" not in header or len(set(header)) != len(header):
+        raise ValidationFailed.from_messages({"_header": [
+            f"The header must name distinct columns among {', '.join(IMPORT_COLUMNS)} (name is required)"
+            + (f"; unknown: {', '.join(unknown)}" if unknown else "") + "."]})
+    rows = []
+    try:
+        for line_no, values in enumerate(reader, start=2):
+            if not "".join(values).strip():        # a blank line
+                continue
+            rows.append((line_no, values))
+            if len(rows) > MAX_IMPORT_ROWS:
+                raise ValidationFailed.from_messages({"_body": [f"At most {MAX_IMPORT_ROWS} rows per import."]})
+    except csv.Error as exc:
+        raise ValidationFailed.from_messages({"_body": [f"Not valid CSV: {exc}."]}) from None
+    return header, rows
