@@ -20,7 +20,7 @@
 4. ``bench/results/leads_scale.json`` and ``.md``, and a summary on stdout.
 
 The process runs as a service process does: eventlet monkey-patched and psycopg2 made green
-(psycogreen), so the import's run-ahead preparation (``services.leads.application.import_pipeline``)
+(psycogreen), so the import's run-ahead preparation (``crm_kit.runtime.pipeline``)
 overlaps the database the way it does in the leads service.
 
 Environment: BENCH_SCALE_ROWS, BENCH_IMPORT_ROWS, BENCH_SCALE_REPS, BENCH_SCALE_WARMUP (default 30),

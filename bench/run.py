@@ -395,6 +395,11 @@ def main() -> int:
     if os.environ.get("BENCH_SCALE") != "0":
         # Its own process: it runs as a service process does (eventlet, green psycopg2).
         subprocess.run([sys.executable, "-m", "bench.leads_scale"], cwd=ROOT, check=False)
+        subprocess.run([sys.executable, "-m", "bench.customers_scale"], cwd=ROOT, check=False)
+        # the customer CSV import at scale (bench/customers_import.py), its own process too
+        subprocess.run([sys.executable, "-m", "bench.customers_import"], cwd=ROOT, check=False)
+        # a recycle run over the customers (bench/customers_recycle.py), its own process too
+        subprocess.run([sys.executable, "-m", "bench.customers_recycle"], cwd=ROOT, check=False)
     if failed:
         return 1
     return 1 if STRICT and (errors or below) else 0

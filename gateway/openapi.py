@@ -145,6 +145,8 @@ def _operation(route: Route, components: dict) -> dict:
         ok["content"] = {"text/csv": {"schema": {"type": "string"}}}
         ok["headers"]["Content-Disposition"] = {"schema": {"type": "string"},
                                                 "description": f'`attachment; filename="{route.download}"`'}
+    elif route.media_type:
+        ok["content"] = {route.media_type: {"schema": {"type": "string"}}}
     elif route.status != 204:
         ok["content"] = {"application/json": {"schema": _ref(route.response) if route.response else {}}}
     if route.location:

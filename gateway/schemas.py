@@ -1,7 +1,7 @@
 """The schemas the route table names ``gateway.<Name>`` (the OpenAPI document reads them here).
 
-The gateway's only routes of its own are identity's: their schemas are ``gateway.identity.schemas``.
-Services own theirs (``services/<name>/schemas.py``).
+The gateway's routes of its own are identity's (their schemas are ``gateway.identity.schemas``) and
+the gathered ones (``gateway.reminders``). Services own theirs (``services/<name>/schemas/``).
 """
 from __future__ import annotations
 
@@ -20,3 +20,5 @@ from gateway.identity.schemas import (  # noqa: F401
     UserListQuery,
     UserUpdate,
 )
+from gateway.overview import CustomerOverview  # noqa: F401,E402  (the customer's overview)
+from gateway.reminders import ReminderList, ReminderQuery  # noqa: F401,E402  (the gathered reminders)

@@ -25,6 +25,8 @@ from crm_kit.errors import NotFound
 from crm_kit.runtime.dependencies import Database
 from crm_kit.runtime.rpc_client import ServiceRpc
 from gateway import arguments, idempotency, inputs, problems
+from gateway.fanout import FanOut
+from gateway.gathered import GATHERED
 from gateway.http import Caller, IdempotentCreates, Streamed, api, client_ip, method_not_allowed, route_not_found
 from gateway.identity import auth, users
 from gateway.identity.rpc import RPCS
@@ -51,6 +53,7 @@ class GatewayService:
     db = Database(Base)
     establish_principal = Caller()
     idempotent_creates = IdempotentCreates()
+    fanout = FanOut()          # parallel calls within a deadline (the gathered pages: gateway.fanout)
 
     leads = ServiceRpc("leads")
     customers = ServiceRpc("customers")
@@ -147,8 +150,12 @@ class GatewayService:
 
     def _call(self, route: Route, principal, kwargs: dict):
         """The route's RPC with keyword arguments; a gateway route's identity use case the same way,
-        after the gateway's unit of work and the caller (``gateway.identity.rpc``)."""
+        after the gateway's unit of work and the caller (``gateway.identity.rpc``); a gathered one
+        (``gateway.gathered.GATHERED``: it calls several services itself) after this service
+        instance (its RPC proxies) and the caller."""
         if route.service == "gateway":
+            if route.rpc in GATHERED:
+                return GATHERED[route.rpc](self, principal, **kwargs)
             return RPCS[route.rpc](self.db, principal, **kwargs)
         return getattr(getattr(self, route.service), route.rpc)(**kwargs)
 
@@ -175,6 +182,8 @@ class GatewayService:
     def _respond(route: Route, params: dict, result) -> Response:
         if route.status == 204:
             return Response(status=204)
+        if route.media_type:
+            return Response(result, status=route.status, mimetype=route.media_type)
         headers = {}
         location = _location(route.location, params, result) if route.location else None
         if location:

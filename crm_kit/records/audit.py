@@ -19,7 +19,9 @@ transaction as the change:
 
 Every mapped class is audited unless it says ``__audited__ = False``; columns in
 ``AUDIT_EXCLUDED`` (bookkeeping) and the class's ``__audit_exclude__`` are left
-out. Changes made with Core statements (team tables, kit tables) are not seen
+out. A list kept as rows of its own table (a customer's tags) is audited on its owner as one
+field when the class names it in ``__audit_lists__ = {"tags": ("tag_rows", "tag")}`` (the field,
+the relationship, the attribute of each row). Changes made with Core statements (team tables, kit tables) are not seen
 by the ORM: record them with ``uow.audit_record(...)``.
 
 :func:`history` reads one record's entries, newest first, keyset-paginated.
@@ -125,15 +127,32 @@ def _snapshot(obj) -> dict:
     return {key: state.attrs[key].loaded_value for key in _columns(obj)}
 
 
+def _list_changes(obj, kind: str) -> dict:
+    """The ``__audit_lists__`` of ``obj``: ``{field: [before, after]}`` where the rows changed."""
+    out = {}
+    for name, (relationship, attr) in getattr(type(obj), "__audit_lists__", {}).items():
+        hist = attributes.get_history(obj, relationship, passive=attributes.PASSIVE_NO_INITIALIZE)
+        kept = [getattr(row, attr) for row in hist.unchanged or ()]
+        before = kept + [getattr(row, attr) for row in hist.deleted or ()]
+        after = kept + [getattr(row, attr) for row in hist.added or ()]
+        if kind == "create" and after:
+            out[name] = [None, after]
+        elif kind == "delete" and before:
+            out[name] = [before, None]
+        elif kind == "update" and sorted(before) != sorted(after):
+            out[name] = [before, after]
+    return out
+
+
 def changes_of(obj, kind: str) -> dict:
     """``{field: [before, after]}`` of an instance being created, updated or deleted."""
     if kind == "create":
-        return {k: [None, json_safe(v)] for k, v in _snapshot(obj).items()
-                if v is not None and v is not attributes.NO_VALUE}
+        return {**{k: [None, json_safe(v)] for k, v in _snapshot(obj).items()
+                   if v is not None and v is not attributes.NO_VALUE}, **_list_changes(obj, kind)}
     if kind == "delete":
-        return {k: [json_safe(v), None] for k, v in _snapshot(obj).items()
-                if v is not None and v is not attributes.NO_VALUE}
-    out = {}
+        return {**{k: [json_safe(v), None] for k, v in _snapshot(obj).items()
+                   if v is not None and v is not attributes.NO_VALUE}, **_list_changes(obj, kind)}
+    out = _list_changes(obj, kind)
     for key in _columns(obj):
         hist = attributes.get_history(obj, key, passive=attributes.PASSIVE_NO_INITIALIZE)
         if not hist.added and not hist.deleted:

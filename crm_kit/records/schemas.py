@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import sys
 from typing import Callable
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, missing, validate
@@ -186,7 +187,7 @@ def page_of(item: type[Schema], name: str | None = None, doc: str | None = None)
         "next_cursor": fields.String(required=True, allow_none=True, metadata={
             "description": "Opaque: pass it as `cursor` for the next page; null on the last page."}),
         "__doc__": doc or f"A page of {item.__name__.removesuffix('Out')} records, newest first.",
-        "__module__": item.__module__,
+        "__module__": sys._getframe(1).f_globals.get("__name__", item.__module__),   # where it is defined
     })
 
 

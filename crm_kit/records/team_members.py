@@ -22,6 +22,8 @@ class TeamMember(Schema):
     access = fields.String(required=True, validate=validate.OneOf(ACCESS))
     granted_by = fields.String(required=True, allow_none=True)
     granted_at = fields.DateTime(required=True)
+    expires_at = fields.DateTime(required=True, allow_none=True,
+                                 metadata={"description": "a membership until then; null: for good"})
 
 
 TeamList = page_of(TeamMember, "TeamList")

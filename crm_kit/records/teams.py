@@ -18,7 +18,7 @@ before/after access for that).
 """
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, delete, insert, select, update
+from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, delete, insert, or_, select, update
 
 from crm_kit.records.db import UtcDateTime, utcnow
 
@@ -36,6 +36,7 @@ def define_team_table(metadata, parent: Table) -> Table:
         Column("access", String(20), nullable=False),
         Column("granted_by", String(36), nullable=True),
         Column("granted_at", UtcDateTime, nullable=False),
+        Column("expires_at", UtcDateTime, nullable=True),     # a membership until then (None: for good)
         CheckConstraint("access IN ('read', 'read_write')", name="access"),
         Index(f"ix_{name}_user_id", "user_id"),
     )
@@ -52,9 +53,14 @@ def team_of(model) -> Table | None:
     return getattr(model, "__team_table__", None)
 
 
+def current(team: Table):
+    """Memberships in force now (not past their ``expires_at``)."""
+    return or_(team.c.expires_at.is_(None), team.c.expires_at > utcnow())
+
+
 def member_clause(model, team: Table, user_id: str, write: bool = False):
-    """``model`` rows on which ``user_id`` is a team member (with ``read_write`` if ``write``)."""
-    sub = select(team.c.record_id).where(team.c.user_id == user_id)
+    """``model`` rows on which ``user_id`` is a team member now (with ``read_write`` if ``write``)."""
+    sub = select(team.c.record_id).where(team.c.user_id == user_id, current(team))
     if write:
         sub = sub.where(team.c.access == READ_WRITE)
     return model.id.in_(sub)
@@ -62,25 +68,30 @@ def member_clause(model, team: Table, user_id: str, write: bool = False):
 
 # -- reading and changing a record's team ----------------------------------------
 def access_of(session, team: Table, record_id: str, user_id: str) -> str | None:
+    """The access ``user_id`` has now (None: not a member, or the membership expired)."""
     return session.execute(select(team.c.access).where(
-        team.c.record_id == record_id, team.c.user_id == user_id)).scalar()
+        team.c.record_id == record_id, team.c.user_id == user_id, current(team))).scalar()
 
 
 def members(session, team: Table, record_id: str) -> list[dict]:
-    rows = session.execute(select(team).where(team.c.record_id == record_id)
+    rows = session.execute(select(team).where(team.c.record_id == record_id, current(team))
                            .order_by(team.c.granted_at, team.c.user_id)).mappings().all()
     return [dict(r) for r in rows]
 
 
-def set_member(session, team: Table, record_id: str, user_id: str, access: str, granted_by: str | None) -> tuple:
-    """Grant (or change) a member's access; returns ``(before, after)`` access."""
+def set_member(session, team: Table, record_id: str, user_id: str, access: str, granted_by: str | None,
+               expires_at=None) -> tuple:
+    """Grant (or change) a member's access, for good or until ``expires_at``; returns ``(before,
+    after)`` access."""
     before = access_of(session, team, record_id, user_id)
-    if before is None:
+    row = session.execute(select(team.c.access, team.c.expires_at).where(
+        team.c.record_id == record_id, team.c.user_id == user_id)).first()
+    if row is None:
         session.execute(insert(team).values(record_id=record_id, user_id=user_id, access=access,
-                                            granted_by=granted_by, granted_at=utcnow()))
-    elif before != access:
+                                            granted_by=granted_by, granted_at=utcnow(), expires_at=expires_at))
+    elif before != access or row.expires_at != expires_at:     # (an expired membership is granted anew)
         session.execute(update(team).where(team.c.record_id == record_id, team.c.user_id == user_id)
-                        .values(access=access, granted_by=granted_by, granted_at=utcnow()))
+                        .values(access=access, granted_by=granted_by, granted_at=utcnow(), expires_at=expires_at))
     return before, access
 
 

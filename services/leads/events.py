@@ -17,6 +17,7 @@ Consumed:
   customer or contact already deleted)
 - ``customers.customer_deleted``: leads pointing at the customer or one of its contacts lose the ids
 - ``customers.contact_deleted``: leads pointing at the contact lose ``contact_id``
+- ``customers.customers_merged``: leads pointing at the merged customer point at the survivor
 """
 from __future__ import annotations
 
@@ -132,6 +133,18 @@ class ContactDeleted(Schema):
     deleted_at = fields.DateTime(required=True)
 
 
+class CustomersMerged(Schema):
+    """Consumer view of customers' ``customers_merged`` (fields we rely on): the merged customer is
+    gone, its contacts (same ids) are the survivor's."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    survivor_id = fields.String(required=True)
+    merged_id = fields.String(required=True)
+    merged_at = fields.DateTime(required=True)
+
+
 class LeadAssignedPayload(Schema):
     lead_id = fields.String(required=True, attribute="id")
     pool_id = fields.String(required=True, allow_none=True)
@@ -185,3 +198,4 @@ LEAD_RETURNED = EventType("lead_returned", LeadReturnedPayload, version=1,
 LEAD_RECYCLED = EventType("lead_recycled", LeadRecycledPayload, version=1,
                           description="A pool took a lead back (now unassigned): no follow-up for the pool's "
                                       "recycle period.")
+

@@ -175,7 +175,8 @@ class LeadOwnership(Base):
 class CustomerReference(Base):
     """A customer or contact of the customers service, as far as leads knows it: pointed at by a
     recorded conversion (``recorded_at``) and/or deleted (``deleted_at``, from ``customer_deleted``
-    / ``contact_deleted``). Recording a conversion and hearing of a deletion both write the row of
+    / ``contact_deleted``), or merged into another customer (``merged_into``, from
+    ``customers_merged``). Recording a conversion and hearing of a deletion or a merge all write the row of
     the id they concern, after reading it first: whichever comes first, the second sees it, and two
     running at once meet at this row (its primary key, its version) and the later one is retried.
     So a conversion recorded after its customer was deleted never points at it. Not audited: the
@@ -187,6 +188,8 @@ class CustomerReference(Base):
     ref_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     recorded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # a customer merged into another (customers' ``customers_merged``): the survivor it went into
+    merged_into: Mapped[str | None] = mapped_column(String(36))
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -11,7 +11,7 @@ from crm_kit.runtime.entrypoints import event_handler, rpc
 from crm_kit.runtime.jobs import periodic
 from crm_kit.runtime.service import CrmService
 from services.leads import application, schemas
-from services.leads.events import ContactDeleted, CustomerConvertedFromLead, CustomerDeleted
+from services.leads.events import ContactDeleted, CustomerConvertedFromLead, CustomerDeleted, CustomersMerged
 from services.leads.models import Base
 
 log = logging.getLogger(__name__)
@@ -161,3 +161,7 @@ class LeadsService(CrmService):
     @event_handler("customers", "contact_deleted", payload=ContactDeleted)
     def handle_contact_deleted(self, deleted):
         application.record_contact_deleted(self.db, deleted)
+
+    @event_handler("customers", "customers_merged", payload=CustomersMerged)
+    def handle_customers_merged(self, merged):
+        application.record_customers_merged(self.db, merged)

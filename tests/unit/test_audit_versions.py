@@ -365,7 +365,9 @@ def test_api_schemas_json_rpc_and_the_contract_it_documents():
     assert {"customers.Customer", "customers.CustomerCreate", "customers.CustomerUpdate", "customers.Contact",
             "customers.ContactCreate", "customers.ContactUpdate"} <= set(customers_schemas)
     item = customers_schemas["customers.CustomerList"]["properties"]["items"]["items"]
-    assert "contacts" in item["properties"]
+    assert {"name", "tags", "owner_id"} <= set(item["properties"])      # the page's item schema, inlined
+    contacts = customers_schemas["customers.Customer"]["properties"]["contacts"]["items"]   # nested, inlined
+    assert {"name", "phone", "is_primary"} <= set(contacts["properties"])
 
 
 @pytest.mark.parametrize("service", ["leads", "customers"])
@@ -380,3 +382,14 @@ def test_the_collected_api_schemas_hold_every_name_the_gateway_routes_use(servic
             if name and name.startswith(f"{service}.")}
     assert used and used <= set(published), sorted(used - set(published))
     assert not [name for name in published if name.startswith("_") or name.endswith("Out")]
+
+
+def test_a_list_kept_as_rows_is_audited_as_one_field_of_its_owner(cdb):
+    acting(OWNER, "req-t")
+    customer = customers.create_customer(cdb.uow(), OWNER, {"name": "Initrode", "tags": ["vip", "north"]})
+    customers.update_customer(cdb.uow(), OWNER, customer["id"], {"tags": ["north", "east"]}, 1)
+    customers.update_customer(cdb.uow(), OWNER, customer["id"], {"tags": ["east", "north"]}, 2)  # same set
+    entries = customers.customer_history(cdb.uow(), OWNER, customer["id"])["items"]
+    tags = [e["changes"].get("tags") for e in reversed(entries)]
+    assert tags[:2] == [[None, ["vip", "north"]], [["north", "vip"], ["north", "east"]]]
+    assert all(t is None for t in tags[2:])

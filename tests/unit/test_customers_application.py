@@ -272,7 +272,7 @@ def test_get_customer_in_scope(db, customer_id):
                               "outstanding": "0.00"}
     assert out["deal_status"] == "prospect"
     assert len(out["contacts"]) == 1 and out["contacts"][0]["is_primary"] is True
-    assert 0 < out["profile_completeness"] <= 1
+    assert 0 < out["profile_completeness"] <= 100      # percent: edited / editable fields
 
 
 @pytest.mark.parametrize("principal", [MEMBER_2, MANAGER_D2])

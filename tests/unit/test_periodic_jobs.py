@@ -252,10 +252,13 @@ def test_a_service_with_jobs_answers_run_job_and_list_jobs():
         [ep] = getattr(getattr(LeadsService, name), ENTRYPOINT_EXTENSIONS_ATTR)
         assert isinstance(ep, CrmRpc) and ep.requires_principal is False
     from services.customers.service import CustomersService
-    # every service answers them (declared once, by CrmService): one without jobs has none to run
-    assert not periodic_jobs(CustomersService)
+    # every service answers them (declared once, by CrmService), with the jobs it declares:
+    # customers' recycle rules run on a job of their own
+    assert {ep.schedule.job for _, ep in periodic_jobs(CustomersService)} == {"recycle_customers"}
+    assert {ep.schedule.job for _, ep in periodic_jobs(LeadsService)} >= {"recycle_pools"}
     [ep] = getattr(CustomersService.run_job, ENTRYPOINT_EXTENSIONS_ATTR)
     assert isinstance(ep, CrmRpc) and CustomersService.run_job is LeadsService.run_job
+    assert CustomersService.list_jobs is LeadsService.list_jobs
 
 
 def test_a_service_without_jobs_lists_none_and_runs_none():

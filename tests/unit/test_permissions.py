@@ -94,6 +94,21 @@ class World:
         customers.set_customer_team_member(self.customers.uow(), OWNER, customer["id"], "writer-1", "read_write")
         return customer["id"]
 
+    def customerownership(self) -> str:
+        """The owner history is read through its customer (``list_customer_owners``)."""
+        return self.customer()
+
+    def customer_follow_up(self) -> str:
+        """A follow-up of a customer shared as above (reached through its customer: ``parent``)."""
+        customer_id = self.customer()
+        follow_up = customers.add_customer_follow_up(self.customers.uow(), OWNER, customer_id,
+                                                     {"kind": "call", "content": "Called"})
+        self.parents = {**getattr(self, "parents", {}), follow_up["id"]: customer_id}
+        return follow_up["id"]
+
+    def parent(self, ident: str) -> str:
+        return getattr(self, "parents", {}).get(ident, ident)
+
     def contact(self) -> str:
         customer_id = self.customer()
         return customers.create_contact(self.customers.uow(), OWNER,
@@ -137,6 +152,19 @@ OPERATIONS = {
         "team_remove": ("write", lambda w, p, i: customers.remove_customer_team_member(
             w.customers.uow(), p, i, "reader-1")),
         "history": ("read", lambda w, p, i: customers.customer_history(w.customers.uow(), p, i, {})),
+        "owners": ("read", lambda w, p, i: customers.list_customer_owners(w.customers.uow(), p, i)),
+        "assign": ("manage", lambda w, p, i: customers.assign_customer(w.customers.uow(), p, i, "new-owner", "d1a")),
+    },
+    # the owner history (``customer_ownership`` rows carry owner_id): visible exactly when its customer is
+    "customerownership": {
+        "list": ("read", lambda w, p, i: customers.list_customer_owners(w.customers.uow(), p, i)),
+    },
+    "customer_follow_up": {
+        "get": ("read", lambda w, p, i: customers.get_customer_follow_up(w.customers.uow(), p, w.parent(i), i)),
+        "list": ("read", lambda w, p, i: listed(customers.list_customer_follow_ups(
+            w.customers.uow(), p, w.parent(i), {}), i)),
+        "add": ("write", lambda w, p, i: customers.add_customer_follow_up(
+            w.customers.uow(), p, w.parent(i), {"kind": "visit", "content": "Visited"})),
     },
     "contact": {
         "get": ("read", lambda w, p, i: customers.get_contact(w.customers.uow(), p, i)),

@@ -4,14 +4,14 @@ them directly with a unit of work on SQLite. One module per subject:
 
 - ``lead_record``    the lead itself: create, get, list, update, delete; its team and history
 - ``conversion``     converting a lead, and what customers tells back (the customer and contact it
-                     became; their deletion)
+                     became; their deletion); ``customers_merged`` a merged customer's leads repointed
 - ``pool_actions``   assign, claim (within the pool's claim limits), return, invalidate, discard, restore
 - ``follow_ups``     follow-ups, and the owner's reminders
 - ``pools``          lead pools: create, get, list, update
 - ``recycling``      a pool taking back the leads nobody followed up (one pool, or every pool)
 - ``imports``        the CSV import: the file and its report; ``import_chunks`` how its rows are
-                     written, ``import_rows`` their validation in bulk, ``import_pipeline`` the
-                     overlap of preparation and writing
+                     written (their validation in bulk: ``crm_kit.records.text_rows``; the
+                     overlap of preparation and writing: ``crm_kit.runtime.pipeline``)
 - ``export``         the CSV export, a page at a time
 
 and what they share: ``access`` (who sees and changes a lead or a pool: the data scopes plus the
@@ -29,6 +29,7 @@ from services.leads.application.conversion import (  # noqa: F401
     record_conversion,
     record_customer_deleted,
 )
+from services.leads.application.customers_merged import record_customers_merged  # noqa: F401
 from services.leads.application.export import EXPORT_COLUMNS, EXPORT_PAGE_SIZE, export_leads_page  # noqa: F401
 from services.leads.application.follow_ups import (  # noqa: F401
     add_lead_follow_up,

@@ -3,9 +3,10 @@
 ``convert_lead`` makes the lead ``converted`` and raises ``lead_converted``; customers creates or
 links the customer and contact and answers ``customer_converted_from_lead`` (``record_conversion``
 stores their ids on the lead). ``customer_deleted`` / ``contact_deleted`` clear the ids of what
-customers deleted. The handlers are called by the kit with the payload loaded with the schema the
-service's handler declares (``services.leads.events``), on whose behalf the audit says (the
-envelope's actor, ``uow.default_actor``).
+customers deleted; ``customers_merged`` (``customers_merged.py``) moves them to the survivor. The
+handlers are called by the kit with the payload loaded with the schema the service's handler
+declares (``services.leads.events``), on whose behalf the audit says (the envelope's actor,
+``uow.default_actor``).
 
 **No lead points at a deleted customer, whatever the order**: leads keeps a row per customer and
 contact id it recorded or heard was deleted (``CustomerReference``); each handler reads the rows of
@@ -24,6 +25,7 @@ from crm_kit.records.db import utcnow
 from crm_kit.records.schemas import load
 from crm_kit.runtime.uow import UnitOfWork
 from services.leads import domain
+from services.leads.application import customers_merged
 from services.leads.application.access import lead_for_write
 from services.leads.application.lead_record import lead_out
 from services.leads.events import LEAD_CONVERTED
@@ -50,26 +52,29 @@ def record_conversion(uow: UnitOfWork, answer: dict) -> None:
     """customers created/linked the customer (``answer``: the ``customer_converted_from_lead``
     payload): remember its ids on the lead -- unless leads has heard already that the customer (or
     the contact) was deleted (``record_customer_deleted`` may come first: the events travel in
-    different queues, and either may be retried)."""
+    different queues, and either may be retried), or merged into another (then the survivor's)."""
     customer_id, contact_id = answer["customer_id"], answer["contact_id"]
     with uow:
         session = uow.session
         # What leads heard of them, read before anything else (CustomerReference): a customer or
         # contact deleted before this answer arrived is not recorded on the lead.
-        refs = references(session, {CUSTOMER_REF: [customer_id], CONTACT_REF: [contact_id] if contact_id else []})
+        refs = customers_merged.as_read(references(session, {
+            CUSTOMER_REF: [customer_id], CONTACT_REF: [contact_id] if contact_id else []}), [customer_id])
         lead = session.get(Lead, answer["lead_id"])
         if lead is None:
             raise ValidationFailed(f"lead {answer['lead_id']} does not exist",
                                    {"errors": {"lead_id": ["Unknown lead."]}})
         uow.audit_action("conversion_recorded")
-        customer_gone = _deleted(refs.get((CUSTOMER_REF, customer_id)))
+        # a customer merged into another since: the survivor (at the end of its chain of merges)
+        current, chain = customers_merged.resolve(session, refs, customer_id)
+        customer_gone = current is None
         contact_gone = customer_gone or (contact_id is not None and _deleted(refs.get((CONTACT_REF, contact_id))))
         now = utcnow()
         if not customer_gone:
-            _touch(session, refs, CUSTOMER_REF, customer_id, now)
+            customers_merged.touch(session, refs, chain, now)
         if contact_id is not None and not contact_gone:
             _touch(session, refs, CONTACT_REF, contact_id, now)
-        lead.customer_id = None if customer_gone else customer_id
+        lead.customer_id = current
         lead.contact_id = None if contact_gone else contact_id
         uow.commit()
 

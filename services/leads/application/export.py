@@ -7,14 +7,12 @@ every page, and under ``limit`` the rows still to send.
 """
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import io
 
 from crm_kit.context import Principal
-from crm_kit.errors import ValidationFailed
+from crm_kit.records.csv_files import csv_cell, csv_writer, export_state
 from crm_kit.records.db import utcnow
-from crm_kit.records.pagination import cursor_state, paginate
+from crm_kit.records.pagination import paginate
 from crm_kit.records.schemas import load
 from crm_kit.records.scopes import scoped_select
 from crm_kit.runtime.uow import UnitOfWork
@@ -38,47 +36,20 @@ def export_leads_page(uow: UnitOfWork, principal: Principal, query: dict | None 
     "next_cursor": str | None}``. The caller asks with ``next_cursor`` until it is null, passing the
     same ``query`` each time."""
     params = load(_export_query, query or {})
-    as_of, left = _export_state(cursor, params["limit"])
+    as_of, left = export_state(cursor, params["limit"], utcnow())
     size = page_size if left is None else min(page_size, left)
     stmt = filtered(scoped_select(Lead, principal, read_extra(principal)), params, as_of)
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv_writer(out)
     if not cursor:
         writer.writerow(EXPORT_COLUMNS)
     with uow:
         rows, next_cursor = paginate(uow.session, stmt, Lead.id, size, cursor, as_of=as_of.isoformat(),
                                      left=None if left is None else left - size)
         for lead in rows:
-            writer.writerow([_csv_cell(domain.sla_breached(lead.sla_due_at, lead.first_response_at, as_of)
+            writer.writerow([csv_cell(domain.sla_breached(lead.sla_due_at, lead.first_response_at, as_of)
                                        if column == "sla_breached" else getattr(lead, column))
                              for column in EXPORT_COLUMNS])
     if left is not None and left <= size:
         next_cursor = None                       # the limit is reached
     return {"csv": out.getvalue(), "next_cursor": next_cursor}
-
-
-def _export_state(cursor: str | None, limit: int | None) -> tuple[dt.datetime, int | None]:
-    """(the export's start time, the rows it may still send or None): a new export's, or the
-    previous page's from its cursor."""
-    if not cursor:
-        return utcnow(), limit
-    state = cursor_state(cursor)
-    try:
-        as_of, left = dt.datetime.fromisoformat(state["as_of"]), state.get("left")
-        if as_of.tzinfo is None or not (left is None or type(left) is int and left > 0):
-            raise ValueError
-    except (KeyError, TypeError, ValueError):
-        raise ValidationFailed.from_messages({"cursor": ["Invalid cursor."]}) from None
-    return as_of, left
-
-
-def _csv_cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    text = str(value)
-    # A cell starting with = + - @ would run as a formula in a spreadsheet (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

@@ -2,7 +2,7 @@
 written (``bench/README.md``, "How the import is written").
 
 - **prepare** (:func:`prepare_chunk`: CPU, plus one query on its own session): each row validated
-  (``import_rows.TextRowsLoader``), built as the lead ``create_lead`` would insert, with its
+  (``crm_kit.records.text_rows.TextRowsLoader``), built as the lead ``create_lead`` would insert, with its
   ``lead_created`` payload and its audit entry's changes (what the rows share made once), and told
   apart from duplicates -- of a live lead (one query for the chunk's phones) or of an earlier row of
   the file (the first wins, so no two chunks insert the same phone).
@@ -10,7 +10,7 @@ written (``bench/README.md``, "How the import is written").
   transaction (one round trip on PostgreSQL: ``storage``); refused by the unique index (a lead
   with one of the phones created meanwhile), the chunk is redone row by row by ``create_lead``.
 
-``import_pipeline.run_ahead`` runs the preparation ahead of the writing; on PostgreSQL two chunks
+``crm_kit.runtime.pipeline.run_ahead`` runs the preparation ahead of the writing; on PostgreSQL two chunks
 are written at once (``storage.writers_at_once``).
 """
 from __future__ import annotations
@@ -22,10 +22,10 @@ from crm_kit.errors import Duplicate, ValidationFailed
 from crm_kit.records import audit
 from crm_kit.records.db import utcnow
 from crm_kit.records.text import normalize_phone
+from crm_kit.records.text_rows import TextRowsLoader
+from crm_kit.runtime.pipeline import in_parallel, pause, run_ahead
 from crm_kit.runtime.uow import UnitOfWork
 from services.leads.application import storage
-from services.leads.application.import_pipeline import in_parallel, pause, run_ahead
-from services.leads.application.import_rows import TextRowsLoader
 from services.leads.application.lead_record import create_lead, lead_create
 from services.leads.events import LEAD_CREATED
 

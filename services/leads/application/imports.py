@@ -7,11 +7,9 @@ request's reply, recorded in a last tiny transaction (the rows were committed ch
 """
 from __future__ import annotations
 
-import csv
-import io
-
 from crm_kit.context import Principal
 from crm_kit.errors import ValidationFailed
+from crm_kit.records.csv_files import read_csv
 from crm_kit.runtime.uow import UnitOfWork
 from services.leads.application.import_chunks import import_chunks, import_one, row_data
 
@@ -54,26 +52,11 @@ def import_leads(uow: UnitOfWork, principal: Principal, csv_text, pool_id: str |
 def _read(csv_text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """The header (lower-cased column names) and the non-blank rows with their line numbers;
     ``ValidationFailed`` for the file itself (not CSV, empty, a bad header, too many rows)."""
-    reader = csv.reader(io.StringIO(csv_text.lstrip("\ufeff")))
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise ValidationFailed.from_messages({"_body": ["The CSV file is empty (a header row is required)."]}) from None
-    except csv.Error as exc:
-        raise ValidationFailed.from_messages({"_body": [f"Not valid CSV: {exc}."]}) from None
+    header, rows = read_csv(csv_text, MAX_IMPORT_ROWS)
+    header = [h.lower() for h in header]
     unknown = [h for h in header if h not in IMPORT_COLUMNS]
     if unknown or "name" not in header or len(set(header)) != len(header):
         raise ValidationFailed.from_messages({"_header": [
             f"The header must name distinct columns among {', '.join(IMPORT_COLUMNS)} (name is required)"
             + (f"; unknown: {', '.join(unknown)}" if unknown else "") + "."]})
-    rows = []
-    try:
-        for line_no, values in enumerate(reader, start=2):
-            if not "".join(values).strip():        # a blank line
-                continue
-            rows.append((line_no, values))
-            if len(rows) > MAX_IMPORT_ROWS:
-                raise ValidationFailed.from_messages({"_body": [f"At most {MAX_IMPORT_ROWS} rows per import."]})
-    except csv.Error as exc:
-        raise ValidationFailed.from_messages({"_body": [f"Not valid CSV: {exc}."]}) from None
     return header, rows

@@ -1,4 +1,4 @@
-"""The import's pipeline (``application.import_pipeline``): order, errors, the limit, and the caller's
+"""The import's pipeline (``crm_kit.runtime.pipeline``): order, errors, the limit, and the caller's
 context in the background."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 import pytest
 
 from crm_kit.context import request_id_var
-from services.leads.application.import_pipeline import in_parallel, pause, run_ahead
+from crm_kit.runtime.pipeline import in_parallel, pause, run_ahead
 
 
 def test_run_ahead_yields_in_order_and_starts_the_next_item_before_the_caller_is_done():
@@ -23,6 +23,23 @@ def test_run_ahead_yields_in_order_and_starts_the_next_item_before_the_caller_is
         seen.append((value, list(started)))
     assert [v for v, _ in seen] == [10, 20, 30]
     assert seen[0][1][:2] == [1, 2]
+
+
+def test_run_ahead_runs_one_item_at_a_time_in_order():
+    """Item k+1 starts once item k is computed (an import's chunk relies on the keys the chunks
+    before it saw): never two at once, whatever each takes."""
+    running, peak, order = [0], [0], []
+
+    def work(n):
+        running[0] += 1
+        peak[0] = max(peak[0], running[0])
+        time.sleep(0.02 if n % 2 else 0.001)
+        order.append(n)
+        running[0] -= 1
+        return n
+
+    assert list(run_ahead(work, range(6))) == list(range(6))
+    assert order == list(range(6)) and peak[0] == 1
 
 
 def test_run_ahead_raises_the_error_of_the_item_that_failed():
@@ -79,3 +96,22 @@ def test_background_work_sees_the_callers_request_id():
 
 def test_pause_outside_eventlet_is_a_no_op():
     assert pause() is None
+
+
+def test_fewer_collections_while_bulk_jobs_run_and_the_thresholds_back_after_the_last():
+    import gc
+
+    from crm_kit.runtime.pipeline import RELAXED_THRESHOLDS, fewer_collections
+    before = gc.get_threshold()
+    first = fewer_collections()
+    first.__enter__()
+    assert gc.get_threshold() == RELAXED_THRESHOLDS
+    with fewer_collections():                      # a second job, overlapping the first
+        assert gc.get_threshold() == RELAXED_THRESHOLDS
+    assert gc.get_threshold() == RELAXED_THRESHOLDS  # the first still runs
+    first.__exit__(None, None, None)
+    assert gc.get_threshold() == before
+    with pytest.raises(ValueError):
+        with fewer_collections():
+            raise ValueError("the job failed")
+    assert gc.get_threshold() == before

@@ -1,4 +1,4 @@
-"""The import's bulk validation (``application.import_rows.TextRowsLoader``) against an independent
+"""The import's bulk validation (``crm_kit.records.text_rows.TextRowsLoader``) against an independent
 path: marshmallow's own ``Schema.load`` on a fresh schema, row by row (and the NUL rule written out
 here), not the ``load()`` the loader falls back to. The loader's fallback is counted: a valid row of
 text never goes through it, so what is compared for those rows is the fast path's own answer."""
@@ -9,9 +9,9 @@ import random
 import pytest
 from marshmallow import ValidationError, fields, post_load, validate, validates
 
+from crm_kit.records import text_rows as import_rows
 from crm_kit.records.schemas import InputSchema
-from services.leads.application import import_rows
-from services.leads.application.import_rows import TextRowsLoader
+from crm_kit.records.text_rows import TextRowsLoader
 from services.leads.schemas import LeadCreate
 
 NUL = ["Must not contain NUL characters."]

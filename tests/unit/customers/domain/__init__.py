@@ -1,0 +1,1 @@
+"""The customers rules, table by table (no database)."""
