@@ -1,4 +1,4 @@
-"""crm_kit: the shared service kit every bounded context builds on (no business rules).
+"""crm_kit: the shared service kit every bounded context builds on (no context's own business rules).
 
 A service imports ``crm_kit`` and its own package, never another service. Where things are:
 
@@ -11,13 +11,16 @@ A service imports ``crm_kit`` and its own package, never another service. Where 
   outbox (``outbox``), RabbitMQ topology and confirming publisher (``amqp``), the RPC client with
   deadlines (``rpc_client``), event types and envelopes (``events``), periodic jobs that run once
   per period across replicas (``jobs``, their claims ``job_runs``, dry runs ``preview``), what
-  counts as an outage (``transient``), metrics, JSON logs and health (``metrics``, ``logging``,
-  ``observability``).
+  counts as an outage (``transient``), an import's overlapped CPU and database work
+  (``pipeline``), metrics, JSON logs and health (``metrics``, ``logging``, ``observability``).
 - ``crm_kit.records``: what use cases do with their records -- tables and column types (``db``),
   data scopes (``scopes``), teams (``teams``, and their use cases ``team_members``), the audit
   trail (``audit``), keyset pagination (``pagination``), optimistic versions (``versioning``),
   marshmallow helpers (``schemas``) and their JSON Schema (``jsonschema``), phone and name
-  normalisation (``text``).
+  normalisation (``text``), CSV files in and out (``csv_files``) and rows validated in bulk
+  (``text_rows``).
+- ``crm_kit.rules``: the few rules several contexts' domains apply alike, as plain functions (a
+  public pool's claim limits, ``pool_claims``: leads' pools and customers' 公海).
 - ``crm_kit.ops``: what operators run -- the ``crm`` command (``cli``), serving one process
   (``runner``), the whole platform locally (``local``), migrations (``migrations``, the kit's own
   tables' revisions in ``kit_migrations/``), bringing a service up to date (``provision``),

@@ -17,17 +17,25 @@ A pool member claiming one of the pool's customers is refused (``LimitExceeded``
 answers; the detail names the limit and, for the three about time, when the claim becomes allowed.
 The holding cap across the platform (``holding_caps``) is checked after them. The application
 counts the facts (:class:`ClaimFacts`) and asks :func:`check_claim_limits`; nothing here reads the
-database or the clock.
+database or the clock. The checks themselves are the platform's (``crm_kit.rules.pool_claims``,
+the same as leads' pools apply).
 """
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from crm_kit.errors import LimitExceeded
+from crm_kit.rules import pool_claims as rules
+from crm_kit.rules.pool_claims import (  # noqa: F401  (the limits' names, and the day a claim counts in)
+    MAX_CLAIMS_PER_DAY,
+    MAX_HELD,
+    PROTECTION_DAYS,
+    RECLAIM_COOLDOWN_DAYS,
+    day_start,
+    next_day_start,
+)
 
-PROTECTION_DAYS, MAX_HELD, MAX_CLAIMS_PER_DAY, RECLAIM_COOLDOWN_DAYS = (
-    "protection_days", "max_held", "max_claims_per_day", "reclaim_cooldown_days")
+NOUN = "customers"
 LIMITS = (PROTECTION_DAYS, MAX_HELD, MAX_CLAIMS_PER_DAY, RECLAIM_COOLDOWN_DAYS)
 
 
@@ -55,61 +63,9 @@ class ClaimFacts:
     pool_since: dt.datetime | None             # when the customer entered the pool
 
 
-def day_start(as_of: dt.datetime) -> dt.datetime:
-    """The start of ``as_of``'s day (UTC): claims per day count from here."""
-    return as_of.astimezone(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
-
-
-def next_day_start(as_of: dt.datetime) -> dt.datetime:
-    return day_start(as_of) + dt.timedelta(days=1)
-
-
-def _after(start: dt.datetime | None, days: int) -> dt.datetime | None:
-    return None if not days or start is None else start + dt.timedelta(days=days)
-
-
-def check_protection(limits: ClaimLimits, pool_since: dt.datetime | None, as_of: dt.datetime) -> None:
-    available = _after(pool_since, limits.protection_days)
-    if available is not None and available > as_of:
-        raise LimitExceeded(
-            f"Limit protection_days: this customer entered pool '{limits.pool_name}' less than "
-            f"{limits.protection_days} day(s) ago; it may be claimed from {available.isoformat()}.",
-            {"limit": PROTECTION_DAYS, "max": limits.protection_days, "current": (as_of - pool_since).days,
-             "available_at": available.isoformat()})
-
-
-def check_held(limits: ClaimLimits, held: int) -> None:
-    if limits.max_held is not None and held >= limits.max_held:
-        raise LimitExceeded(
-            f"Limit max_held reached: you hold {held} customers from pool '{limits.pool_name}', the most it "
-            f"allows ({limits.max_held}).", {"limit": MAX_HELD, "max": limits.max_held, "current": held})
-
-
-def check_claims_per_day(limits: ClaimLimits, claimed_today: int, as_of: dt.datetime) -> None:
-    if limits.max_claims_per_day is not None and claimed_today >= limits.max_claims_per_day:
-        available = next_day_start(as_of)
-        raise LimitExceeded(
-            f"Limit max_claims_per_day reached: you claimed {claimed_today} customers from pool "
-            f"'{limits.pool_name}' today, the most it allows ({limits.max_claims_per_day}); you may claim again "
-            f"from {available.isoformat()}.",
-            {"limit": MAX_CLAIMS_PER_DAY, "max": limits.max_claims_per_day, "current": claimed_today,
-             "available_at": available.isoformat()})
-
-
-def check_reclaim_cooldown(limits: ClaimLimits, owned_until: dt.datetime | None, as_of: dt.datetime) -> None:
-    available = _after(owned_until, limits.reclaim_cooldown_days)
-    if available is not None and available > as_of:
-        days = limits.reclaim_cooldown_days
-        raise LimitExceeded(
-            f"Limit reclaim_cooldown_days: you owned this customer until less than {days} day(s) ago; you may "
-            f"claim it again from {available.isoformat()}.",
-            {"limit": RECLAIM_COOLDOWN_DAYS, "max": days, "current": (as_of - owned_until).days,
-             "available_at": available.isoformat()})
-
-
 def check_claim_limits(limits: ClaimLimits, facts: ClaimFacts, as_of: dt.datetime) -> None:
     """``LimitExceeded`` for the first limit the claim would break, else nothing."""
-    check_protection(limits, facts.pool_since, as_of)
-    check_held(limits, facts.held)
-    check_claims_per_day(limits, facts.claimed_today, as_of)
-    check_reclaim_cooldown(limits, facts.owned_until, as_of)
+    rules.check_protection(limits.pool_name, limits.protection_days, facts.pool_since, as_of, NOUN)
+    rules.check_held(limits.pool_name, limits.max_held, facts.held, NOUN)
+    rules.check_claims_per_day(limits.pool_name, limits.max_claims_per_day, facts.claimed_today, as_of, NOUN)
+    rules.check_reclaim_cooldown(limits.reclaim_cooldown_days, facts.owned_until, as_of, NOUN)
