@@ -17,8 +17,8 @@ import datetime as dt
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from crm_kit.records.jsonschema import documented
+from crm_kit.records.phones import PHONE_PATTERN, phone_number  # noqa: F401  (PHONE_PATTERN: tests, docs)
 from crm_kit.records.schemas import InputSchema, ListQuery, not_blank, page_of, partial_of
-from crm_kit.records.text import normalize_phone
 from services.leads.domain import (
     DEFAULT_DISTRIBUTION,
     DEFAULT_SOURCE,
@@ -38,27 +38,6 @@ def _plausible(value: dt.datetime | None) -> None:
     # Far-off years overflow date arithmetic and time zone conversion: refuse them as input.
     if value is not None and not (EARLIEST_YEAR <= value.year <= LATEST_YEAR):
         raise ValidationError(f"The year must be between {EARLIEST_YEAR} and {LATEST_YEAR}.")
-
-
-# A phone number: any text with at least 5 digits (ASCII or full-width) once a +86 / 0086 prefix is
-# dropped (``normalize_phone``). As a pattern, digits D, anything else S: 5 to 8 digits not starting
-# 0086, or 9 and more.
-_D, _S = "[0-9０-９]", "[^0-9０-９]*"
-PHONE_PATTERN = (
-    rf"^{_S}(?:[1-9１-９]{_S}(?:{_D}{_S}){{4,}}"
-    rf"|[0０]{_S}[1-9１-９]{_S}(?:{_D}{_S}){{3,}}"
-    rf"|[0０]{_S}[0０]{_S}[0-79０-７９]{_S}(?:{_D}{_S}){{2,}}"
-    rf"|[0０]{_S}[0０]{_S}[8８]{_S}[0-57-9０-５７-９]{_S}(?:{_D}{_S}){{1,}}"
-    rf"|(?:{_D}{_S}){{9,}})$")
-
-
-@documented({"pattern": PHONE_PATTERN,
-             "description": "At least 5 digits once a +86 / 0086 prefix is dropped; other characters "
-                            "(spaces, dashes, brackets) are ignored."})
-def phone_number(value: str | None) -> None:
-    key = normalize_phone(value) if value is not None else ""
-    if value is not None and (key is None or len(key) < 5):
-        raise ValidationError("Not a valid phone number.")
 
 
 def _when(**kwargs):

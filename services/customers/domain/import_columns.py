@@ -235,7 +235,7 @@ def parse_mapping(raw) -> tuple[dict | None, str | None]:
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):     # (RecursionError: nested deeper than json reads)
             return None, "Not valid JSON: give an object {\"source column\": \"our field\" or null}."
     if not isinstance(raw, dict) or not all(isinstance(k, str) and (v is None or isinstance(v, str))
                                             for k, v in raw.items()):

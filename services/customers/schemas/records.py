@@ -6,6 +6,7 @@ import datetime as dt
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from crm_kit.records.jsonschema import documented
+from crm_kit.records.phones import PHONE_PATTERN, phone_number  # noqa: F401  (PHONE_PATTERN: tests, docs)
 from crm_kit.records.schemas import InputSchema, not_blank, partial_of
 from crm_kit.records.text import normalize_phone
 from services.customers.domain import GENDERS, KINDS, LEVELS, SOURCES, individual_fields_refused
@@ -21,27 +22,6 @@ CUSTOMER_SERVER_OWNED = (
 
 CONTACT_SERVER_OWNED = ("phone_key",)
 MAX_CONTACTS = 20          # contacts created with their customer ("保存并新建联系人")
-
-# A phone number: any text with at least 5 digits (ASCII or full-width) once a +86 / 0086 prefix is
-# dropped (``normalize_phone``, the duplicate key). As a pattern, digits D, anything else S: 5 to 8
-# digits not starting 0086, or 9 and more (the same rule as leads' phones).
-_D, _S = "[0-9０-９]", "[^0-9０-９]*"
-PHONE_PATTERN = (
-    rf"^{_S}(?:[1-9１-９]{_S}(?:{_D}{_S}){{4,}}"
-    rf"|[0０]{_S}[1-9１-９]{_S}(?:{_D}{_S}){{3,}}"
-    rf"|[0０]{_S}[0０]{_S}[0-79０-７９]{_S}(?:{_D}{_S}){{2,}}"
-    rf"|[0０]{_S}[0０]{_S}[8８]{_S}[0-57-9０-５７-９]{_S}(?:{_D}{_S}){{1,}}"
-    rf"|(?:{_D}{_S}){{9,}})$")
-
-
-@documented({"pattern": PHONE_PATTERN,
-             "description": "At least 5 digits once a +86 / 0086 prefix is dropped; other characters "
-                            "(spaces, dashes, brackets) are ignored."})
-def phone_number(value: str | None) -> None:
-    key = normalize_phone(value) if value is not None else ""
-    if value is not None and (key is None or len(key) < 5):
-        raise ValidationError("Not a valid phone number.")
-
 
 @documented({"description": "A date from 1900-01-01 to today."})
 def _past_date(value: dt.date | None) -> None:

@@ -135,3 +135,9 @@ def test_parse_mapping(raw, mapping, problem):
     got, error = ic.parse_mapping(raw)
     assert got == mapping
     assert (error is None) if problem is None else problem in error
+
+
+def test_a_mapping_nested_deeper_than_json_reads_is_a_clear_refusal():
+    from services.customers.domain.import_columns import parse_mapping
+    mapping, problem = parse_mapping("[" * 100_000 + "]" * 100_000)
+    assert mapping is None and problem.startswith("Not valid JSON")
