@@ -26,11 +26,11 @@ import re
 
 from werkzeug.routing import BaseConverter, Map, Rule
 
-from gateway.routes import customers, identity, leads, me
+from gateway.routes import customers, identity, leads, me, sales
 from gateway.routes.model import *  # noqa: F401,F403  (the route model, for the dispatcher and the tests)
 from gateway.routes.model import Route  # noqa: F401
 
-ROUTES = identity.ROUTES + me.ROUTES + leads.ROUTES + customers.ROUTES
+ROUTES = identity.ROUTES + me.ROUTES + leads.ROUTES + customers.ROUTES + sales.ROUTES
 
 
 class IdConverter(BaseConverter):

@@ -1,21 +1,17 @@
-"""The sales nameko service. Sales: products, opportunities, orders and their approval, contracts, targets.
-
-The pipeline comes with the sales issue; today it records the opportunities asked for
-when leads are converted, so none is lost in the meantime."""
+"""The sales nameko service: its dependencies and API schemas (here), and its entrypoints, by
+subject, in ``entrypoints/`` (thin adapters from RPC / events / jobs to ``application``)."""
 from __future__ import annotations
 
+from crm_kit.records import audit, team_members
+from crm_kit.records.schemas import api_schemas
 from crm_kit.runtime.dependencies import Database
-from crm_kit.runtime.entrypoints import event_handler
 from crm_kit.runtime.service import CrmService
-from services.sales import application
-from services.sales.events import LeadConverted
+from services.sales import entrypoints, schemas
 from services.sales.models import Base
 
 
-class SalesService(CrmService):
+class SalesService(*entrypoints.classes(), CrmService):
     name = "sales"
     db = Database(Base)
-
-    @event_handler("leads", "lead_converted", payload=LeadConverted)
-    def handle_lead_converted(self, event):
-        application.on_lead_converted(self.db, event)
+    # every schema of schemas/ (public names: OrderOut -> Order), and the kit's history and team schemas
+    api_schemas = api_schemas(*schemas.modules(), audit, team_members)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from services.sales import application as sales_app
+from services.sales.application import lead_conversion as sales_app
 from services.sales.models import OpportunityRequest
 from tests.contract.support import Consuming
 

@@ -1,4 +1,4 @@
-"""Events the sales service consumes (it publishes none yet).
+"""Sales' view of the events it consumes.
 
 Consumed:
 - ``leads.lead_converted``: the opportunity the converting user asked for is recorded

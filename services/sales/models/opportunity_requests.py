@@ -1,4 +1,4 @@
-"""Sales' tables (its own database). The kit's outbox, processed_events and audit_log come with the base."""
+"""The opportunities asked for by lead conversions before the pipeline existed."""
 from __future__ import annotations
 
 import datetime as dt
@@ -7,9 +7,8 @@ from decimal import Decimal
 from sqlalchemy import Date, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_kit.records.db import Money, UtcDateTime, make_base, utcnow
-
-Base = make_base()
+from crm_kit.records.db import Money, UtcDateTime, utcnow
+from services.sales.models.base import Base
 
 
 class OpportunityRequest(Base):
