@@ -36,7 +36,17 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.orm import sessionmaker
 
 from bench.customers_scale import seed
-from bench.leads_scale import ADMIN_URL, create_database, drop_database, env_int, git_commit, machine, percentile
+from bench.leads_scale import (
+    ADMIN_URL,
+    cpu_snapshot,
+    create_database,
+    drop_database,
+    env_int,
+    git_commit,
+    machine,
+    percentile,
+)
+from bench.run import TICK
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -91,6 +101,18 @@ def prepare(url: str, due: int, as_of: dt.datetime) -> dict:
     return {**counts, "prepare_s": round(time.perf_counter() - t0, 2)}
 
 
+def backends_cpu(url: str) -> dict:
+    """CPU seconds of each PostgreSQL backend serving this database, by pid: the server's figure
+    without the other databases' work on a shared machine (``bench.customers_import.backends_cpu``)."""
+    from bench.run import proc_cpu
+    engine = create_engine(ADMIN_URL)
+    with engine.connect() as c:
+        pids = c.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = :n"),
+                         {"n": url.rsplit("/", 1)[1]}).scalars().all()
+    engine.dispose()
+    return {pid: proc_cpu(pid) for pid in pids}
+
+
 class TransactionClock:
     """Times every transaction on an engine, BEGIN to COMMIT / ROLLBACK."""
 
@@ -121,11 +143,23 @@ def run(url: str, as_of: dt.datetime) -> dict:
     factory = sessionmaker(engine, expire_on_commit=False)
     from services.customers.models import Base
     batch, workers = BATCH or recycling.BATCH_SIZE, WORKERS or recycling.WORKERS
+    cpu_before, own_pg_before = cpu_snapshot(), backends_cpu(url)
     t0 = time.perf_counter()
     result = app.recycle_all_pools(UnitOfWork(factory, "customers", Base.metadata), as_of, batch_size=batch,
                                    workers=workers)
     elapsed = time.perf_counter() - t0
+    cpu_after, own_pg_after = cpu_snapshot(), backends_cpu(url)
+    own_pg = sum(cpu - own_pg_before.get(pid, 0.0) for pid, cpu in own_pg_after.items())
     durations = list(clock.durations)
+    (own0, pg0, (busy0, _)), (own1, pg1, (busy1, _)) = cpu_before, cpu_after
+    recycled = sum(result["recycled"].values()) or 1
+    cpu = {"process_s": round(own1 - own0, 2), "postgresql_s": round(pg1 - pg0, 2),
+           "process_ms_per_1000": round((own1 - own0) * 1e6 / recycled, 1),
+           "postgresql_ms_per_1000": round((pg1 - pg0) * 1e6 / recycled, 1),
+           "postgresql_this_database_s": round(own_pg, 2),
+           "postgresql_this_database_ms_per_1000": round(own_pg * 1e6 / recycled, 1),
+           "foreign_cores": round(max((busy1 - busy0) / TICK - (own1 - own0) - (pg1 - pg0), 0.0) / elapsed, 2)
+           if elapsed else None}
     t0 = time.perf_counter()
     again = app.recycle_all_pools(UnitOfWork(factory, "customers", Base.metadata), as_of, batch_size=batch,
                                   workers=workers)
@@ -134,7 +168,7 @@ def run(url: str, as_of: dt.datetime) -> dict:
     return {"batch_size": batch, "workers": workers, "run_s": round(elapsed, 2), "result": result,
             "recycled": sum(result["recycled"].values()),
             "rate_per_s": round(sum(result["recycled"].values()) / elapsed, 1) if elapsed else None,
-            "transactions": len(durations), "longest_transaction_s": round(max(durations, default=0), 3),
+            "cpu": cpu, "transactions": len(durations), "longest_transaction_s": round(max(durations, default=0), 3),
             "transaction_p50_ms": round(1000 * (percentile(durations, 0.5) or 0), 1),
             "transaction_p99_ms": round(1000 * (percentile(durations, 0.99) or 0), 1),
             "second_run": {"recycled": sum(again["recycled"].values()), "run_s": round(second, 2)}}
@@ -167,7 +201,8 @@ def write_report(doc: dict) -> None:
     lines = [
         f"# {SCENARIO}: one recycle run over {load['customers']:,} customers ({doc['due']:,} due)",
         "",
-        f"{doc['stamp']}, commit {doc['commit']}{' (dirty)' if doc['dirty'] else ''}, PostgreSQL "
+        f"{doc['stamp']}, commit {doc['commit']}{' (dirty)' if doc['dirty'] else ''}, load average at the end "
+        f"{doc.get('load_average')}, PostgreSQL "
         f"{doc['postgres_version']}, {doc['machine'].get('cpu_model', '')} ({doc['machine'].get('cpus', '?')} cpus). "
         "`recycle_all_pools` (the `recycle_customers` job) called at the service, no broker.",
         "",
@@ -180,6 +215,11 @@ def write_report(doc: dict) -> None:
         f"{'yes' if doc['meets']['transaction'] else 'NO'} |",
         f"| transaction p50 / p99 | {r['transaction_p50_ms']} / {r['transaction_p99_ms']} ms | | |",
         f"| customers recycled per second | {r['rate_per_s']:,} | | |",
+        *([f"| CPU per 1,000 recycled: this process, PostgreSQL (its backends serving this database; the whole "
+           f"server) | {r['cpu']['process_ms_per_1000']} ms, {r['cpu'].get('postgresql_this_database_ms_per_1000')} "
+           f"ms ({r['cpu']['postgresql_ms_per_1000']} ms) | | |",
+           f"| other work on the machine meanwhile | {r['cpu']['foreign_cores']} cores (of "
+           f"{doc['machine'].get('cpus', '?')}) | | |"] if r.get("cpu") else []),
         f"| second run as of the same time | {r['second_run']['recycled']} recycled, "
         f"{r['second_run']['run_s']} s | 0 | "
         f"{'yes' if r['second_run']['recycled'] == 0 else 'NO'} |",
@@ -234,7 +274,8 @@ def main() -> int:
     doc = {"scenario": SCENARIO, "stamp": stamp, "commit": commit, "dirty": dirty, "machine": machine(),
            "postgres_version": pg, "load": info, "due": DUE, "prepared": prepared, "run": measured,
            "check": checked, "targets": {"run_s_below": TARGET_RUN_S, "transaction_s_below": TARGET_TRANSACTION_S},
-           "meets": meets, "all_met": all(meets.values()) and checked["ok"]}
+           "meets": meets, "all_met": all(meets.values()) and checked["ok"],
+           "load_average": [round(x, 2) for x in os.getloadavg()]}
     write_report(doc)
     print()
     print((RESULTS / f"{SCENARIO}.md").read_text())

@@ -14,7 +14,8 @@
    query)`` called directly with a ``UnitOfWork`` (what the ``list_customers`` RPC entrypoint runs; no
    RabbitMQ, no HTTP): find by phone (a customer's mobile as an admin; a contact's phone as a
    manager), by name prefix, the ``subordinates`` view (first page, and a deep page sorted by last
-   follow-up), and a radius filter (5 km around a point in the cluster). Warm-up, then
+   follow-up), the name sort, a filter without an index of its own (deal status), and a radius filter
+   (5 km around a point in the cluster). Warm-up, then
    ``BENCH_SCALE_REPS`` (default 300) timed calls each; p50 / p99 in ms; target p99 < 20 ms.
    ``EXPLAIN (ANALYZE, BUFFERS)`` of the statements of one call goes in the report.
 3. ``bench/results/customers_scale.json`` and ``.md``, and a summary on stdout.
@@ -298,6 +299,10 @@ def cases(factory, customers: int) -> list[tuple]:
          {"phone": contact_phone}, None),
         ("name_prefix", f"manager, name={prefix!r} (prefix of the normalised name), sort=name asc, limit 50",
          manager, {"name": prefix, "sort": "name", "direction": "asc", "limit": 50}, None),
+        ("name_sorted", "manager, sort=name asc, limit 50, first page (the name sort: (name_key, id), byte order)",
+         manager, {"sort": "name", "direction": "asc", "limit": 50}, 50),
+        ("deal_status_filter", "manager, deal_status=deal (a filter without an index of its own: read along the "
+         "primary key), limit 50", manager, {"deal_status": "deal", "limit": 50}, 50),
         ("subordinates", "manager (dept subtree of 3 of 10 departments), scope=subordinates, limit 50, first page",
          manager, {"scope": "subordinates", "limit": 50}, 50),
         ("subordinates_deep_sorted", f"manager, scope=subordinates, sort=last_followed_at asc, limit 50, cursor "

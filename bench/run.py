@@ -400,6 +400,10 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "bench.customers_import"], cwd=ROOT, check=False)
         # a recycle run over the customers (bench/customers_recycle.py), its own process too
         subprocess.run([sys.executable, "-m", "bench.customers_recycle"], cwd=ROOT, check=False)
+        # the order flow (create with 10 lines, submit, approve) against its bare nameko baseline
+        subprocess.run([sys.executable, "-m", "bench.sales_orders"], cwd=ROOT, check=False)
+        # opportunity kanban and lists at a million opportunities
+        subprocess.run([sys.executable, "-m", "bench.sales_opportunities"], cwd=ROOT, check=False)
     if failed:
         return 1
     return 1 if STRICT and (errors or below) else 0

@@ -9,9 +9,11 @@ services own, each ``{"available", "data" | "items", "reason", "detail"}``:
 - ``source_lead`` and ``source_lead_follow_ups`` (leads: ``get_lead``, ``list_lead_follow_ups``),
   with the caller's data scope (a lead they may not see is ``not_visible``); no source lead: an
   available part with ``data: null`` / ``items: []``, nothing called;
-- ``open_opportunities``, ``recent_orders`` (sales), ``open_receivables`` (billing), ``tickets``
-  (support): those services provide no such RPC yet, so these parts are ``not_provided`` (nothing
-  is called, no data is made up). When one comes, its part here names the call (:data:`PARTS`).
+- ``open_opportunities`` (sales: ``customer_opportunities``), ``recent_orders`` (sales:
+  ``list_orders`` filtered by the customer, newest first), within the caller's data scope;
+- ``open_receivables`` (billing), ``tickets`` (support): those services provide no such RPC yet, so
+  these parts are ``not_provided`` (nothing is called, no data is made up). When one comes, its
+  part here names the call (:data:`PARTS`).
 
 ``unavailable`` lists the parts that are not (the answer says which). Every call carries the
 caller's principal: each service answers within the caller's data scope.
@@ -58,8 +60,11 @@ PARTS = (
          call=lambda services, customer: services.leads.list_lead_follow_ups(
              lead_id=customer["source_lead_id"], query={"limit": RECENT})["items"]),
     Part("open_opportunities", "sales", "items",
-         missing="The sales service does not provide a customer's opportunities yet."),
-    Part("recent_orders", "sales", "items", missing="The sales service does not provide a customer's orders yet."),
+         call=lambda services, customer: services.sales.customer_opportunities(
+             customer_id=customer["id"], limit=RECENT)["items"]),
+    Part("recent_orders", "sales", "items",
+         call=lambda services, customer: services.sales.list_orders(
+             query={"customer_id": customer["id"], "limit": RECENT})["items"]),
     Part("open_receivables", "billing", "items",
          missing="The billing service does not provide a customer's receivables yet."),
     Part("tickets", "support", "items", missing="The support service does not provide a customer's tickets yet."),

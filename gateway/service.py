@@ -23,12 +23,14 @@ from werkzeug.wrappers import Response
 from crm_kit.config import SERVICES, amqp_uri
 from crm_kit.errors import NotFound
 from crm_kit.runtime.dependencies import Database
+from crm_kit.runtime.entrypoints import rpc
 from crm_kit.runtime.rpc_client import ServiceRpc
 from gateway import arguments, idempotency, inputs, problems
 from gateway.fanout import FanOut
 from gateway.gathered import GATHERED
 from gateway.http import Caller, IdempotentCreates, Streamed, api, client_ip, method_not_allowed, route_not_found
 from gateway.identity import auth, users
+from gateway.identity.org_chart import org_chart as read_org_chart
 from gateway.identity.rpc import RPCS
 from gateway.models import Base
 from gateway.openapi import OpenApi
@@ -85,6 +87,11 @@ class GatewayService:
         if password:
             print(f"Created the first administrator: username 'admin', password '{password}' "
                   "(shown only this once; set CRM_ADMIN_PASSWORD to choose it).", file=sys.stderr, flush=True)
+
+    @rpc(principal=False)
+    def org_chart(self):
+        """The organisation for the services' rules (sales' approvals): ``gateway.identity.org_chart``."""
+        return read_org_chart(self.db)
 
     @api("/")
     @api()

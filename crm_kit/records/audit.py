@@ -17,6 +17,9 @@ transaction as the change:
 - ``changes``: ``{field: [before, after]}`` with JSON-safe values (Decimal and
   dates as strings); a create has ``before`` null, a delete ``after`` null.
 
+(In a unit of work the entries of its flushes are written at commit, in the round trip of its outbox
+rows: ``AuditTrail.defer``; inside a savepoint, or a session committing by itself, at the flush.)
+
 Every mapped class is audited unless it says ``__audited__ = False``; columns in
 ``AUDIT_EXCLUDED`` (bookkeeping) and the class's ``__audit_exclude__`` are left
 out. A list kept as rows of its own table (a customer's tags) is audited on its owner as one
@@ -172,6 +175,12 @@ class AuditTrail:
         self.table = table
         self.action: str | None = None
         self.actor: str | None = None
+        # The entries of the flushes so far, when the unit of work writes them with its outbox rows
+        # at commit (``defer``: one round trip instead of one INSERT per flush); dropped on rollback.
+        # Inside a savepoint, or once the session commits by itself, entries are written at once.
+        self.defer = False
+        self.pending: list[dict] = []
+        self._committing = False
 
     def row(self, entity: str, entity_id, action: str, changes: dict, label: bool = True) -> dict:
         """One entry; ``label``: the use case's action label (if set) replaces ``action``."""
@@ -194,6 +203,23 @@ class AuditTrail:
         if rows:
             bulk_insert(session.connection(), self.table, rows)
 
+    def take_pending(self) -> list[dict]:
+        """The deferred entries (the caller writes them in this transaction)."""
+        rows, self.pending = self.pending, []
+        return rows
+
+    def before_commit(self, session: Session) -> None:
+        self._committing = True          # the commit's own flush writes at once
+        if self.pending:
+            self.write(session, self.take_pending())
+
+    def after_commit(self, session: Session) -> None:
+        self._committing = False
+
+    def after_rollback(self, session: Session) -> None:
+        self._committing = False
+        self.pending = []
+
     def after_flush(self, session: Session, _flush_context) -> None:
         rows = []
         for kind, objs in (("create", session.new), ("update", session.dirty), ("delete", session.deleted)):
@@ -205,6 +231,9 @@ class AuditTrail:
                     continue
                 key = inspect(obj).mapper.primary_key_from_instance(obj)
                 rows.append(self.row(entity_name(obj), ":".join(str(k) for k in key), kind, changes))
+        if rows and self.defer and not self._committing and not session.in_nested_transaction():
+            self.pending.extend(rows)
+            return
         self.write(session, rows)
 
 
@@ -215,6 +244,9 @@ def attach(session: Session, metadata) -> AuditTrail | None:
         return None
     trail = AuditTrail(table)
     event.listen(session, "after_flush", trail.after_flush)
+    event.listen(session, "before_commit", trail.before_commit)
+    event.listen(session, "after_commit", trail.after_commit)
+    event.listen(session, "after_rollback", trail.after_rollback)
     return trail
 
 

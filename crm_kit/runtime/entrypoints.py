@@ -106,6 +106,18 @@ class _ReplyWithoutConfirm(Responder):
 class CrmRpcConsumer(RpcConsumer):
     queue_consumer = CrmQueueConsumer()
 
+    def get_provider_for_method(self, routing_key):
+        """nameko's lookup, remembered per routing key (nameko formats and compares the key of every
+        ``@rpc`` method of the service on each request: a service with a hundred methods pays for
+        it on every call)."""
+        cache = self.__dict__.setdefault("_providers_by_key", {})
+        provider = cache.get(routing_key)
+        if provider is not None and provider in self._providers:
+            return provider
+        provider = super().get_provider_for_method(routing_key)
+        cache[routing_key] = provider
+        return provider
+
     def on_decode_error(self, message, exc):
         """A request that cannot be read: answered with a typed error (the caller learns at once)."""
         log.warning("undecodable RPC request on %s: %r", message.delivery_info.get("routing_key"), exc)

@@ -136,8 +136,10 @@ class UnitOfWork:
         self._pending = []
         self._inserts = []
         self.audit = audit.attach(self.session, self.metadata)
-        if self.audit is not None and self.default_actor:
-            self.audit.actor = self.default_actor
+        if self.audit is not None:
+            self.audit.defer = True      # the flushes' entries go out with the outbox rows (commit)
+            if self.default_actor:
+                self.audit.actor = self.default_actor
         try:
             if self.inbox_key is not None and self._already_processed():
                 raise DuplicateEvent(self.inbox_key[1])
@@ -276,7 +278,10 @@ class UnitOfWork:
             "published_at": None,
             "attempts": 0,
         } for env in envelopes]
-        bulk_insert_all(self.session.connection(), self._inserts + [(self.outbox, rows)])
+        audit_rows = self.audit.take_pending() if self.audit is not None else []
+        # (what session.commit still flushes is audited at that flush: AuditTrail.before_commit)
+        batches = self._inserts + ([(self.audit.table, audit_rows)] if audit_rows else []) + [(self.outbox, rows)]
+        bulk_insert_all(self.session.connection(), batches)
         self._inserts = []
         return rows
 

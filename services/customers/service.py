@@ -12,11 +12,12 @@ from services.customers.entrypoints.imports import ImportsEntrypoints
 from services.customers.entrypoints.merge import MergeEntrypoints
 from services.customers.entrypoints.pools import PoolsEntrypoints
 from services.customers.entrypoints.records import RecordsEntrypoints
+from services.customers.entrypoints.sales_facts import SalesFactsEntrypoints
 from services.customers.models import Base
 
 
 class CustomersService(RecordsEntrypoints, PoolsEntrypoints, FollowUpsEntrypoints, MergeEntrypoints,
-                       ImportsEntrypoints, CrmService):
+                       ImportsEntrypoints, SalesFactsEntrypoints, CrmService):
     name = "customers"
     db = Database(Base)
     # every schema of schemas/ (public names: CustomerOut -> Customer), and the kit's history and team schemas

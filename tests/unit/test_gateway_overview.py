@@ -32,7 +32,9 @@ DEADLINE_S = 0.3
 CUSTOMER = {"customer": {"id": "C1", "name": "Keller Logistik", "source_lead_id": "L1", "contacts": []},
             "follow_ups": [{"id": "F1", "kind": "call"}], "deal": {"deal_status": "prospect"}}
 LEAD = {"id": "L1", "name": "Maria Keller", "status": "converted"}
-NOT_PROVIDED = ["open_opportunities", "recent_orders", "open_receivables", "tickets"]
+OPPORTUNITIES = {"items": [{"id": "O1", "stage": "proposal"}], "next_cursor": None}
+ORDERS = {"items": [{"id": "SO1", "number": "SO-2026-000001"}], "next_cursor": None}
+NOT_PROVIDED = ["open_receivables", "tickets"]
 
 
 class Service:
@@ -67,7 +69,8 @@ def gateway(make_db, monkeypatch):
     gw.fanout = Gatherer(gw.worker_data)
     gw.customers = Service(customer_overview=CUSTOMER)
     gw.leads = Service(get_lead=LEAD, list_lead_follow_ups={"items": [{"id": "LF1"}], "next_cursor": None})
-    gw.sales, gw.billing, gw.support = Service(), Service(), Service()
+    gw.sales = Service(customer_opportunities=OPPORTUNITIES, list_orders=ORDERS)
+    gw.billing, gw.support = Service(), Service()
     return gw
 
 
@@ -88,15 +91,19 @@ def test_every_part_that_answers_is_in_the_page(gateway):
     assert gateway.customers.calls == [("customer_overview", {"customer_id": "C1"})]
     assert sorted(gateway.leads.calls) == [("get_lead", {"lead_id": "L1"}),
                                            ("list_lead_follow_ups", {"lead_id": "L1", "query": {"limit": 10}})]
+    assert sorted(gateway.sales.calls) == [("customer_opportunities", {"customer_id": "C1", "limit": 10}),
+                                           ("list_orders", {"query": {"customer_id": "C1", "limit": 10}})]
+    assert page["open_opportunities"]["items"] == OPPORTUNITIES["items"]
+    assert page["recent_orders"]["items"] == ORDERS["items"]
     assert page["unavailable"] == NOT_PROVIDED
 
 
 def test_the_parts_no_service_provides_yet_are_marked_so_and_nothing_is_made_up(gateway):
     _, page, _ = get(gateway)
-    for name, service in zip(NOT_PROVIDED, ("sales", "sales", "billing", "support")):
+    for name, service in zip(NOT_PROVIDED, ("billing", "support")):
         assert page[name]["available"] is False and page[name]["items"] is None
         assert page[name]["reason"] == "not_provided" and service in page[name]["detail"]
-    assert gateway.sales.calls == gateway.billing.calls == gateway.support.calls == []
+    assert gateway.billing.calls == gateway.support.calls == []
 
 
 def test_a_hung_service_leaves_its_parts_unavailable_within_the_deadline(gateway):

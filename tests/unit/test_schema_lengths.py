@@ -19,6 +19,7 @@ from crm_kit.records.schemas import InputSchema
 
 SERVICES = [("leads", "services.leads.schemas", "services.leads.models"),
             ("customers", "services.customers.schemas", "services.customers.models"),
+            ("sales", "services.sales.schemas", "services.sales.models"),
             ("gateway", "gateway.schemas", "gateway.models")]
 
 
@@ -41,7 +42,9 @@ def test_input_text_fits_its_column(service, schemas_module, models_module):
     schemas, models = importlib.import_module(schemas_module), importlib.import_module(models_module)
     lengths = _column_lengths(models.Base.metadata)
     checked, unbounded = 0, []
-    for name, cls in vars(schemas).items():
+    # a schemas package that does not re-export its modules' names lists them (``modules()``)
+    found = {k: v for module in [schemas, *getattr(schemas, "modules", list)()] for k, v in vars(module).items()}
+    for name, cls in found.items():
         if not (inspect.isclass(cls) and issubclass(cls, InputSchema) and cls is not InputSchema):
             continue
         for field_name, field in cls().fields.items():

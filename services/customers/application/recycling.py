@@ -25,10 +25,10 @@ import time
 from dataclasses import dataclass, field
 
 import eventlet
-from sqlalchemy import and_, bindparam, false, func, or_, select, update
+from sqlalchemy import and_, bindparam, false, func, or_, select, text, update
 
 from crm_kit.context import Principal
-from crm_kit.records.db import utcnow
+from crm_kit.records.db import UtcDateTime, utcnow
 from crm_kit.records.schemas import load
 from crm_kit.runtime.uow import UnitOfWork, stale_version
 from services.customers.application.access import pool_for
@@ -245,7 +245,8 @@ def _recycle(uow: UnitOfWork, due: list, by: str | None, as_of: dt.datetime, now
     does to one customer (owner history closed with the reason, ``previous_owner_id``, no owner from
     ``now``, in the pool since ``now``, its contacts following, ``customer_owner_changed``), done for
     the whole batch in a few statements -- the open stretches read at once, the customers, stretches
-    and contacts changed by one statement each (executemany; the rows are locked, their version
+    and contacts changed by one statement each (on PostgreSQL ``UPDATE ... FROM unnest(arrays)``:
+    ``_recycle_rows_postgresql``; elsewhere an executemany; the rows are locked, their version
     checked and advanced) -- and each customer with its ``customer_recycled`` and one audit entry: what
     changed and the rule with its inputs (``recycle_rule``)."""
     session = uow.session
@@ -272,15 +273,49 @@ def _recycle(uow: UnitOfWork, due: list, by: str | None, as_of: dt.datetime, now
         uow.emit(CUSTOMER_RECYCLED, recycled, previous_owner_id=previous, pool_id=pool_id, rule=applied,
                  as_of=as_of, recycled_at=now)
     session.flush()                        # (nothing of the batch is pending; keeps the order of writes plain)
-    table, conn = Customer.__table__, session.connection()
-    done = conn.execute(table.update().where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"))
-                        .values({k: bindparam(k) for k in customers[0] if not k.startswith("b_")}), customers)
-    if conn.dialect.supports_sane_multi_rowcount and done.rowcount != len(customers):
-        raise stale_version()              # (the rows are locked: only a database without FOR UPDATE)
-    if ended:
-        history = CustomerOwnership.__table__
-        conn.execute(history.update().where(history.c.id == bindparam("b_id"))
-                     .values(ended_at=now, end_kind="recycle", end_reason=bindparam("end_reason"), ended_by=by), ended)
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":  # one statement each, the rows as arrays (not one per row)
+        _recycle_rows_postgresql(conn, customers, ended, by, now)
+    else:
+        table = Customer.__table__
+        done = conn.execute(table.update().where(table.c.id == bindparam("b_id"),
+                                                 table.c.version == bindparam("b_version"))
+                            .values({k: bindparam(k) for k in customers[0] if not k.startswith("b_")}), customers)
+        if conn.dialect.supports_sane_multi_rowcount and done.rowcount != len(customers):
+            raise stale_version()          # (the rows are locked: only a database without FOR UPDATE)
+        if ended:
+            history = CustomerOwnership.__table__
+            conn.execute(history.update().where(history.c.id == bindparam("b_id"))
+                         .values(ended_at=now, end_kind="recycle", end_reason=bindparam("end_reason"), ended_by=by),
+                         ended)
     conn.execute(update(Contact.__table__).where(Contact.__table__.c.customer_id.in_(ids))
                  .values(owner_id=None, department_id=None, updated_at=now))      # the contacts follow (no owner)
     uow.insert(uow.audit.table, uow.audit.rows("customer", audited, "recycle"))
+
+
+_RECYCLE_CUSTOMERS_PG = text(
+    "UPDATE customers AS c SET owner_id = NULL, department_id = NULL, owner_since = NULL, pool_id = v.pool_id, "
+    "pool_since = :now, previous_owner_id = v.previous_owner_id, version = v.version + 1, updated_at = :now "
+    "FROM unnest(CAST(:ids AS text[]), CAST(:versions AS integer[]), CAST(:pools AS text[]), "
+    "CAST(:previous AS text[])) AS v(id, version, pool_id, previous_owner_id) "
+    "WHERE c.id = v.id AND c.version = v.version").bindparams(bindparam("now", type_=UtcDateTime()))
+_END_STRETCHES_PG = text(
+    "UPDATE customer_ownership AS o SET ended_at = :now, end_kind = 'recycle', end_reason = v.reason, ended_by = :by "
+    "FROM unnest(CAST(:ids AS text[]), CAST(:reasons AS text[])) AS v(id, reason) WHERE o.id = v.id"
+).bindparams(bindparam("now", type_=UtcDateTime()))
+
+
+def _recycle_rows_postgresql(conn, customers: list[dict], ended: list[dict], by, now: dt.datetime) -> None:
+    """The batch's customer rows and owner stretches changed as ``_recycle``'s executemany does on
+    another database, each in ONE statement on PostgreSQL: the rows travel as arrays
+    (``unnest``), where an executemany is a round trip, a parse and a plan per row. Each customer's
+    version is checked and advanced; a row not found at its version fails the batch (stale)."""
+    done = conn.execute(_RECYCLE_CUSTOMERS_PG, {
+        "ids": [c["b_id"] for c in customers], "versions": [c["b_version"] for c in customers],
+        "pools": [c["pool_id"] for c in customers], "previous": [c["previous_owner_id"] for c in customers],
+        "now": now})
+    if done.rowcount != len(customers):
+        raise stale_version()              # (the rows are locked: cannot happen, but never lose a check)
+    if ended:
+        conn.execute(_END_STRETCHES_PG, {"ids": [e["b_id"] for e in ended],
+                                         "reasons": [e["end_reason"] for e in ended], "now": now, "by": by})

@@ -22,7 +22,9 @@ class Customer(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     # -- the record ---------------------------------------------------------------------------
     name: Mapped[str] = mapped_column(String(200))
-    name_key: Mapped[str] = mapped_column(String(200))                  # normalised: the duplicate key
+    # normalised: the duplicate key, the prefix filter and the name sort; compared as bytes (code points) on
+    # every database: collation "C" on PostgreSQL (what one (name_key, id) index serves all three in), BINARY on SQLite
+    name_key: Mapped[str] = mapped_column(String(200).with_variant(String(200, collation="C"), "postgresql"))
     kind: Mapped[str] = mapped_column(String(20), default="company")     # company | individual
     industry: Mapped[str | None] = mapped_column(String(100))
     size: Mapped[str | None] = mapped_column(String(50))
@@ -80,26 +82,27 @@ class Customer(Base):
                                                           lazy="selectin")
 
     __mapper_args__ = {"version_id_col": version}
+    # Every index is written by every insert and by every update that changes an indexed column (all of
+    # them do: updated_at is a sort): each one here is read by a list, a lookup or a job (migration 0006
+    # says why the others went). A filter without its own index (deal_status: two values) is read
+    # along the page's order (the primary key, or the sort's index) and filtered there.
     __table_args__ = (
-        Index("ix_customers_name_key", "name_key", postgresql_ops={"name_key": "text_pattern_ops"}),
         Index("ix_customers_owner_id_id", "owner_id", "id"),
         Index("ix_customers_department_id_id", "department_id", "id"),
         partial_index("ix_customers_pool_id_id", ("pool_id", "id"), "pool_id IS NOT NULL"),
         partial_index("ix_customers_mobile_key", ("mobile_key",), "mobile_key IS NOT NULL"),
         partial_index("ix_customers_telephone_key", ("telephone_key",), "telephone_key IS NOT NULL"),
         Index("ix_customers_level_id", "level", "id"),
-        Index("ix_customers_deal_status_id", "deal_status", "id"),
         Index("ix_customers_industry_id", "industry", "id"),
         Index("ix_customers_region_id", "region", "id"),
         Index("ix_customers_updated_at_id", "updated_at", "id"),
         Index("ix_customers_created_at_id", "created_at", "id"),           # list sorts: (column, id) keysets
-        Index("ix_customers_name_key_id", "name_key", "id"),
+        Index("ix_customers_name_key_id", "name_key", "id"),   # also the prefix filter and the duplicate key
         Index("ix_customers_last_followed_at_id", "last_followed_at", "id"),
         partial_index("ix_customers_next_contact_at_id", ("next_contact_at", "id"), "next_contact_at IS NOT NULL"),
         # the map's bounding box; on PostgreSQL covering what the data scope reads (an index-only scan)
         partial_index("ix_customers_latitude_longitude", ("latitude", "longitude"), "latitude IS NOT NULL",
                       postgresql_include=["id", "owner_id", "department_id", "pool_id"]),
-        partial_index("ix_customers_owner_since", ("owner_since",), "owner_id IS NOT NULL"),
     )
 
     @property

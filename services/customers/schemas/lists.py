@@ -10,7 +10,8 @@ from services.customers.domain.views import DEFAULT_SCOPE, SCOPES
 from services.customers.schemas.follow_ups import when
 from services.customers.schemas.records import ContactOut, CustomerOut
 
-# sort key -> the indexed column it orders by (``application.queries``); without one, newest first.
+# sort key -> the indexed column it orders by (``application.queries``); without one, newest first. Every
+# sort offered here has its (column, id) index (``models.records``); a filter needs none of its own.
 CUSTOMER_SORTS = ("created_at", "updated_at", "name", "last_followed_at", "level")
 CONTACT_SORTS = ("created_at", "updated_at", "name")
 DIRECTIONS = ("desc", "asc")
@@ -48,8 +49,9 @@ class CustomerListQuery(_ViewQuery):
     """A customer list: a preset view, filters (all must match), and a sort among indexed columns
     (ties broken by id; a cursor holds the last row's sort value and id)."""
     sort = fields.String(load_default=None, validate=validate.OneOf(CUSTOMER_SORTS), metadata={
-        "description": "Sort column (default: newest first). name sorts by the normalised name; rows without "
-                       "a value (level, last_followed_at) come last in ascending order, first in descending."})
+        "description": "Sort column (default: newest first). name sorts by the normalised name, in byte (code "
+                       "point) order; rows without a value (level, last_followed_at) come last in ascending "
+                       "order, first in descending."})
     deal_status = fields.String(load_default=None, validate=validate.OneOf(DEAL_STATUSES))
     level = fields.String(load_default=None, validate=validate.OneOf(LEVELS))
     kind = fields.String(load_default=None, validate=validate.OneOf(KINDS))
