@@ -70,7 +70,7 @@ SELECT
   substr(h, 1, 8) || '-' || substr(h, 9, 4) || '-7' || lpad(to_hex(i % 4096), 3, '0') || '-'
     || '8' || lpad(to_hex((i * 7) % 4096), 3, '0') || '-' || lpad(to_hex(i), 12, '0'),
   '00000000-0000-7000-c000-' || lpad((i % :customers)::text, 12, '0'), '[]', 'Opportunity ' || i, 'referral',
-  ((i * 7919) % 1000000) / 100.0 + 100, CASE WHEN (i / 10) % 10 = 9 THEN 'USD' ELSE 'CNY' END,
+  ((i::bigint * 7919) % 1000000) / 100.0 + 100, CASE WHEN (i / 10) % 10 = 9 THEN 'USD' ELSE 'CNY' END,
   date '2026-01-01' + (i % 730),
   CASE WHEN o % :depts = 3 THEN :projects ELSE :default END,
   CASE WHEN st = 'open' THEN (ARRAY['qualification','needs_analysis','proposal','negotiation'])[1 + (i / 20) % 4]
