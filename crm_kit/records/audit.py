@@ -120,14 +120,22 @@ def _audited(obj) -> bool:
     return getattr(type(obj), "__audited__", True)
 
 
-def _columns(obj):
-    excluded = AUDIT_EXCLUDED | set(getattr(type(obj), "__audit_exclude__", ()))
-    return [attr.key for attr in inspect(obj).mapper.column_attrs if attr.key not in excluded]
+_COLUMNS: dict[type, tuple[str, ...]] = {}     # per mapped class: its audited columns (mappers are fixed)
+
+
+def _columns(obj) -> tuple[str, ...]:
+    cls = type(obj)
+    keys = _COLUMNS.get(cls)
+    if keys is None:
+        excluded = AUDIT_EXCLUDED | set(getattr(cls, "__audit_exclude__", ()))
+        keys = _COLUMNS[cls] = tuple(attr.key for attr in inspect(obj).mapper.column_attrs
+                                     if attr.key not in excluded)
+    return keys
 
 
 def _snapshot(obj) -> dict:
-    state = inspect(obj)
-    return {key: state.attrs[key].loaded_value for key in _columns(obj)}
+    values = inspect(obj).dict          # (what each attribute's ``loaded_value`` reads)
+    return {key: values.get(key, attributes.NO_VALUE) for key in _columns(obj)}
 
 
 def _list_changes(obj, kind: str) -> dict:
@@ -156,7 +164,10 @@ def changes_of(obj, kind: str) -> dict:
         return {**{k: [json_safe(v), None] for k, v in _snapshot(obj).items()
                    if v is not None and v is not attributes.NO_VALUE}, **_list_changes(obj, kind)}
     out = _list_changes(obj, kind)
+    modified = inspect(obj).committed_state      # (an attribute without history is not in it)
     for key in _columns(obj):
+        if key not in modified:
+            continue
         hist = attributes.get_history(obj, key, passive=attributes.PASSIVE_NO_INITIALIZE)
         if not hist.added and not hist.deleted:
             continue
@@ -237,17 +248,32 @@ class AuditTrail:
         self.write(session, rows)
 
 
+_TRAIL = "crm_kit.audit_trail"      # session.info: the session's AuditTrail
+
+
 def attach(session: Session, metadata) -> AuditTrail | None:
-    """Record every flush of ``session`` in ``metadata``'s ``audit_log`` (if it has one)."""
+    """Record every flush of ``session`` in ``metadata``'s ``audit_log`` (if it has one).
+
+    (The trail sits in ``session.info``; the listeners are the ``Session`` class's, registered
+    once: listening on each session instance cost every unit of work four registrations.)"""
     table = metadata.tables.get(TABLE)
     if table is None:
         return None
     trail = AuditTrail(table)
-    event.listen(session, "after_flush", trail.after_flush)
-    event.listen(session, "before_commit", trail.before_commit)
-    event.listen(session, "after_commit", trail.after_commit)
-    event.listen(session, "after_rollback", trail.after_rollback)
+    session.info[_TRAIL] = trail
     return trail
+
+
+def _trail_hook(name: str):
+    def hook(session, *args):
+        trail = session.info.get(_TRAIL)
+        if trail is not None:
+            getattr(trail, name)(session, *args)
+    return hook
+
+
+for _name in ("after_flush", "before_commit", "after_commit", "after_rollback"):
+    event.listen(Session, _name, _trail_hook(_name))
 
 
 # -- reading -----------------------------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import copy
 import sys
+from decimal import Decimal
 from typing import Callable
 
 from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, missing, validate
@@ -10,7 +11,7 @@ from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, missing
 from crm_kit.errors import ValidationFailed
 
 __all__ = ["Schema", "fields", "validate", "load", "EXCLUDE", "RAISE", "ListQuery", "InputSchema", "partial_of",
-           "page_of", "api_schemas", "Dumper"]
+           "page_of", "api_schemas", "Dumper", "nested_dumper"]
 
 
 def not_blank(value: str) -> None:
@@ -68,8 +69,10 @@ class Dumper:
             attr = field.attribute or name
             if "." in attr:
                 raise TypeError(f"{type(schema).__name__}.{name} reads a dotted attribute: use schema.dump")
-            # how to make the value: 0 as it is (a str for a String), 1 field._serialize, 2 computed
-            how = 2 if not field._CHECK_ATTRIBUTE else 0 if type(field) is fields.String else 1
+            # how to make the value: 0 as it is (a str for a String), 1 field._serialize, 2 computed,
+            # 3 a Decimal field (a finite Decimal made here as Decimal._serialize makes it)
+            how = (2 if not field._CHECK_ATTRIBUTE else 0 if type(field) is fields.String
+                   else 3 if type(field) is fields.Decimal else 1)
             self.plan.append((field.data_key or name, attr, field, how))
 
     def __call__(self, obj) -> dict:
@@ -88,14 +91,20 @@ class Dumper:
 
     @staticmethod
     def _dump(obj, plan, out: dict) -> dict:
-        get = obj.get if isinstance(obj, dict) else lambda attr, default: getattr(obj, attr, default)
+        mapping = isinstance(obj, dict)
         for key, attr, field, how in plan:
             if how == 2:                          # Method, Function, Constant
                 out[key] = field.serialize(attr, obj)
                 continue
-            value = get(attr, missing)
+            value = obj.get(attr, missing) if mapping else getattr(obj, attr, missing)
             if value is None or (how == 0 and type(value) is str):
                 out[key] = value
+                continue
+            if how == 3 and type(value) is Decimal and value.is_finite():
+                # (marshmallow: Decimal(str(value)), quantized to its places, "f"-formatted as a string)
+                if field.places is not None:
+                    value = value.quantize(field.places, rounding=field.rounding)
+                out[key] = format(value, "f") if field.as_string else value
                 continue
             if value is missing:
                 default = field.dump_default
@@ -111,6 +120,54 @@ class Dumper:
     def dump(self, obj, many: bool = False):
         """``schema.dump``'s signature: one object, or a list of them with ``many=True``."""
         return [self(item) for item in obj] if many else self(obj)
+
+
+class _NestedDump:
+    """In a ``Dumper``'s plan, a ``Nested`` field (or a ``List`` of one) made by the nested schema's own
+    ``Dumper``: what ``Nested._serialize`` gives (``schema.dump``), without marshmallow's lookups."""
+    dump_default = missing
+
+    def __init__(self, dumper, many: bool):
+        self.dumper, self.many = dumper, many
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        dumper = self.dumper
+        return [None if item is None else dumper(item) for item in value] if self.many else dumper(value)
+
+
+def _plain_nested(field) -> Schema | None:
+    """The schema of a ``Nested`` field that ``Dumper`` can make as ``schema.dump`` does (no only,
+    exclude, many of its own, no hooks), else None."""
+    if type(field) is not fields.Nested or field.only is not None or field.exclude or field.many:
+        return None
+    schema = field.schema
+    if schema.many or schema.only is not None or schema.exclude:
+        return None
+    return schema
+
+
+def nested_dumper(schema: Schema) -> Dumper:
+    """``crm_kit.records.schemas.Dumper`` of ``schema`` whose ``Nested`` fields and ``List`` of
+    ``Nested`` fields are dumped by ``Dumper`` too (an order's lines, a request's steps): the same
+    output as ``schema.dump``, for every RPC's reply."""
+    dumper = Dumper(schema)
+    for n, (key, attr, field, how) in enumerate(dumper.plan):
+        if how != 1:
+            continue
+        inner = field.inner if type(field) is fields.List else None
+        nested = _plain_nested(inner if inner is not None else field)
+        if nested is None or (inner is not None and field.dump_default is not missing):
+            continue
+        if inner is None and field.dump_default is not missing:
+            continue
+        try:
+            inner_dumper = nested_dumper(nested)
+        except TypeError:        # the nested schema has hooks: marshmallow dumps that field
+            continue
+        dumper.plan[n] = (key, attr, _NestedDump(inner_dumper, many=inner is not None), how)
+    return dumper
 
 
 class ListQuery(Schema):

@@ -42,11 +42,30 @@ def _team(model, team_table):
     return team_table
 
 
+_CLAUSES: dict[tuple, ClauseElement] = {}     # made once per model, principal and kind (see _clause)
+_CLAUSES_MAX = 4096
+
+
 def _clause(model, principal: Principal | None, team_table, write: bool):
     if principal is None:
         return false()
     if principal.is_admin:
         return true()
+    if team_table is not None and not isinstance(team_table, Table):   # a caller's own clause: made each time
+        return _make_clause(model, principal, team_table, write)
+    # Every read and write of a record builds its principal's clause: it depends on the principal's
+    # id, role and departments only (a team membership's "now" is taken when the statement runs), so
+    # it is made once and reused.
+    key = (model, principal.user_id, principal.role, tuple(principal.scope_department_ids or ()), team_table, write)
+    clause = _CLAUSES.get(key)
+    if clause is None:
+        if len(_CLAUSES) >= _CLAUSES_MAX:
+            _CLAUSES.clear()
+        clause = _CLAUSES[key] = _make_clause(model, principal, team_table, write)
+    return clause
+
+
+def _make_clause(model, principal: Principal, team_table, write: bool):
     parent = getattr(model, "__scope_parent__", None)
     if parent is not None:
         fk, parent_model = parent
@@ -80,11 +99,14 @@ def scoped_select(model, principal: Principal | None, team_table=None):
     return select(model).where(scope_clause(model, principal, team_table))
 
 
-def get_for_read(session, model, ident: str, principal: Principal | None, resource: str, team_table=None):
-    """One record the principal may read, else ``NotFound`` (exactly like a missing one)."""
-    row = session.scalars(
-        select(model).where(model.id == ident, scope_clause(model, principal, team_table))
-    ).first()
+def get_for_read(session, model, ident: str, principal: Principal | None, resource: str, team_table=None,
+                 options=()):
+    """One record the principal may read, else ``NotFound`` (exactly like a missing one).
+    ``options``: loader options of the query (``joinedload(Order.lines)``: the record and its lines
+    in one round trip)."""
+    result = session.scalars(
+        select(model).where(model.id == ident, scope_clause(model, principal, team_table)).options(*options))
+    row = (result.unique() if options else result).first()
     if row is None:
         raise NotFound.of(resource, ident)
     return row
@@ -93,15 +115,17 @@ def get_for_read(session, model, ident: str, principal: Principal | None, resour
 get_in_scope = get_for_read
 
 
-def get_for_write(session, model, ident: str, principal: Principal | None, resource: str, team_table=None):
+def get_for_write(session, model, ident: str, principal: Principal | None, resource: str, team_table=None,
+                  options=()):
     """One record the principal may change: ``NotFound`` if they cannot even read it,
-    ``Forbidden`` if they can read but not change it."""
+    ``Forbidden`` if they can read but not change it. ``options``: as for ``get_for_read``."""
     if principal is not None and principal.is_admin:
-        return get_for_read(session, model, ident, principal, resource, team_table)
+        return get_for_read(session, model, ident, principal, resource, team_table, options)
     can_write = case((write_scope_clause(model, principal, team_table), True), else_=False)
-    found = session.execute(
+    result = session.execute(
         select(model, can_write).where(model.id == ident, scope_clause(model, principal, team_table))
-    ).first()
+        .options(*options))
+    found = (result.unique() if options else result).first()
     if found is None:
         raise NotFound.of(resource, ident)
     row, writable = found

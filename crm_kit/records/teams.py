@@ -18,7 +18,20 @@ before/after access for that).
 """
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, Index, String, Table, delete, insert, or_, select, update
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    bindparam,
+    delete,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from crm_kit.records.db import UtcDateTime, utcnow
 
@@ -54,8 +67,14 @@ def team_of(model) -> Table | None:
 
 
 def current(team: Table):
-    """Memberships in force now (not past their ``expires_at``)."""
-    return or_(team.c.expires_at.is_(None), team.c.expires_at > utcnow())
+    """Memberships in force now (not past their ``expires_at``): "now" is taken when the statement
+    runs, so a clause made once (``crm_kit.records.scopes`` keeps them) stays right."""
+    return or_(team.c.expires_at.is_(None),
+               team.c.expires_at > bindparam(None, callable_=_now, type_=team.c.expires_at.type))
+
+
+def _now():
+    return utcnow()
 
 
 def member_clause(model, team: Table, user_id: str, write: bool = False):

@@ -59,6 +59,7 @@ from crm_kit.errors import BadRequest, CrmError, Forbidden, ValidationFailed
 from crm_kit.ids import new_id
 from crm_kit.runtime import metrics
 from crm_kit.runtime.amqp import ConfirmingPublisher, HandlerQueue
+from crm_kit.runtime.consumer_health import WatchedConsumer
 from crm_kit.runtime.events import EnvelopeSchema
 from crm_kit.runtime.transient import is_transient, unavailable
 from crm_kit.runtime.uow import AlreadyHandled, DuplicateEvent
@@ -69,7 +70,7 @@ PERMANENT_ERRORS = (ValidationFailed, BadRequest)
 TRANSIENT_BACKOFF_MAX = 30.0      # seconds between tries while the database or broker is away
 
 
-class CrmQueueConsumer(QueueConsumer):
+class CrmQueueConsumer(WatchedConsumer, QueueConsumer):
     """nameko's QueueConsumer, but a message that cannot be decoded goes to its provider's
     ``on_decode_error(message, exc)`` (kombu would otherwise raise in the consuming thread)."""
 

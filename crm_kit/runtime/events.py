@@ -29,7 +29,7 @@ from crm_kit.context import current_principal, current_request_id
 from crm_kit.errors import ValidationFailed
 from crm_kit.ids import new_id
 from crm_kit.records.db import utcnow
-from crm_kit.records.schemas import Dumper
+from crm_kit.records.schemas import Dumper, nested_dumper
 
 ENVELOPE_FIELDS = ("event_id", "event_type", "schema_version", "occurred_at", "producer",
                    "actor", "correlation_id", "payload")
@@ -102,7 +102,7 @@ def _dumper(cls: type[Schema]) -> Callable[[object], dict]:
     if dump is None:
         schema = _schema_instance(cls)
         try:
-            dump = Dumper(schema)
+            dump = nested_dumper(schema)     # (an order's lines in its payload too)
         except TypeError:       # hooks or dotted attributes: marshmallow's own dump
             dump = schema.dump
         _DUMPERS[cls] = dump

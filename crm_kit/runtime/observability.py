@@ -1,9 +1,11 @@
 """Metrics and health for Kubernetes probes and Prometheus.
 
 Each service runs a small HTTP server on ``METRICS_PORT``:
-- ``/healthz`` liveness: the process and its event loop answer;
-- ``/readyz`` readiness: its database answers ``SELECT 1`` and the broker
-  accepts a connection (503 with the failing check otherwise);
+- ``/healthz`` liveness: the process and its event loop answer, and its consumers are not
+  stuck (``crm_kit.runtime.consumer_health``: a consumer thread that died, or one without a
+  connection for ``CONSUMER_STALL_SECONDS`` while the broker accepts connections, fails it);
+- ``/readyz`` readiness: its database answers ``SELECT 1``, the broker
+  accepts a connection and its consumers are connected (503 with the failing check otherwise);
 - ``/metrics`` Prometheus exposition.
 It also samples the depth of every queue the service consumes (consumer
 lag) and of their dead-letter queues.
@@ -22,6 +24,7 @@ from sqlalchemy import text
 
 from crm_kit.runtime import metrics
 from crm_kit.runtime.amqp import queue_depth
+from crm_kit.runtime.consumer_health import consumer_state, watched_consumers
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +86,20 @@ class Observability(DependencyProvider):
         if db is not None:
             checks["database"] = check_database(db.engine)[1]
         checks["broker"] = check_broker(self.settings.amqp_uri)[1]
+        consumers = watched_consumers(self.container)
+        if consumers:
+            checks["consumers"] = consumer_state(consumers, checks["broker"] == "ok")[0]
         return all(v == "ok" for v in checks.values()), checks
+
+    def liveness(self) -> tuple[bool, dict]:
+        """Alive unless a consumer is stuck (see the module's docstring); the broker is asked only
+        when a consumer has been without a connection for a while."""
+        consumers = watched_consumers(self.container)
+        state, alive = consumer_state(consumers, broker_ok=True)
+        if not alive:
+            broker_ok = check_broker(self.settings.amqp_uri)[0]
+            state, alive = consumer_state(consumers, broker_ok)
+        return alive, {"consumers": state} if consumers else {}
 
     def _app(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -91,7 +107,9 @@ class Observability(DependencyProvider):
             start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
             return [generate_latest()]
         if path == "/healthz":
-            return _json(start_response, 200, {"status": "ok", "service": self.container.service_name})
+            alive, checks = self.liveness()
+            return _json(start_response, 200 if alive else 503,
+                         {"status": "ok" if alive else "stuck", "service": self.container.service_name, **checks})
         if path == "/readyz":
             ok, checks = self.readiness()
             return _json(start_response, 200 if ok else 503,

@@ -48,6 +48,7 @@ from nameko.rpc import MethodProxy, ReplyListener, RpcProxy
 from crm_kit.context import DEADLINE, DEADLINE_HEADER, IDEMPOTENCY_KEY, REQUEST_KEY_HEADER
 from crm_kit.errors import CrmError, ServiceUnavailable
 from crm_kit.runtime import metrics
+from crm_kit.runtime.consumer_health import WatchedConsumer
 from crm_kit.runtime.transient import RETRY_AFTER_SECONDS, is_broker_error
 
 REPLY_GRACE = 0.5       # seconds past the deadline a reply may still be on its way
@@ -59,7 +60,7 @@ _OWN_HEADERS = ("nameko.crm_",)   # worker context keys of the request being han
 log = logging.getLogger(__name__)
 
 
-class _AutoAckQueueConsumer(QueueConsumer):
+class _AutoAckQueueConsumer(WatchedConsumer, QueueConsumer):
     """nameko's QueueConsumer, its consumers with ``no_ack``: nothing to acknowledge."""
 
     def get_consumers(self, consumer_cls, channel):

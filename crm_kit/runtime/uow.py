@@ -88,6 +88,14 @@ class _Progress:
 
 
 _NO_REPLY = object()
+_SESSION_KEY = "crm_kit.unit_of_work"     # session.info: the unit of work the session belongs to
+
+
+def of_session(session) -> "UnitOfWork | None":
+    """The unit of work whose session this is (inside its ``with``), or None: code handed only
+    the session may queue rows with its commit (``UnitOfWork.insert``)."""
+    uow = session.info.get(_SESSION_KEY)
+    return uow if uow is not None and uow.session is session else None
 
 
 class UnitOfWork:
@@ -133,6 +141,7 @@ class UnitOfWork:
     def __enter__(self) -> "UnitOfWork":
         self._check_deadline()
         self.session = self.session_factory()
+        self.session.info[_SESSION_KEY] = self
         self._pending = []
         self._inserts = []
         self.audit = audit.attach(self.session, self.metadata)

@@ -34,6 +34,7 @@ class Outage:
         self.batch = [self.ledger.create().lead_id for _ in range(batch)]
         self.stream = Stream(self.ledger, workers=workers, pace=pace, keyed=1.0, convert=True)
         self.readiness: list = []
+        self.ready_after = 0.0          # seconds from the repair to /readyz ok
         self.broken_at = self.repair_started = self.repaired_at = self.back_at = 0.0
 
     def run(self, cause, repair, down_for: float, probe_readiness: bool = False, back=None) -> None:
@@ -55,11 +56,35 @@ class Outage:
                 repair()
             self.repaired_at = time.monotonic()
             self.back_at = min(self.repaired_at, back() or self.repaired_at) if back else self.repair_started
-            eventually(self.topo.ready, timeout=120, interval=0.5)
+            self._wait_ready(timeout=120)
             self.stream.wait_for(lambda: self._served_after(self.repaired_at) >= 3, timeout=60, at_least=LOAD_SECONDS)
         finally:
             self.stream.stop()
         self.ledger.settle(timeout=90)
+
+    def _wait_ready(self, timeout: float) -> None:
+        said = []
+
+        def ready() -> bool:
+            said.append(self.topo.readiness())
+            return said[-1] == "ok"
+        try:
+            eventually(ready, timeout=timeout, interval=0.5)
+        except AssertionError:
+            gone = [f"{n}-{r}" for n, r in self.topo.instances() if self.topo.pid(n, r) is None]
+            raise AssertionError(f"/readyz not ok within {timeout:.0f} s of the repair: {said[-1]}; "
+                                 f"processes gone: {gone or 'none'}\n" + self._last_complaints()) from None
+        self.ready_after = time.monotonic() - self.repaired_at
+
+    def _last_complaints(self, per_process: int = 4) -> str:
+        """The last warnings and errors each process logged since the test began: what a wait that
+        ran out needs to say (the logs stay in a temporary directory CI does not keep)."""
+        by_file: dict[str, list[str]] = {}
+        for name, line in self.topo.logs_since(self.fault.mark):
+            if '"WARNING"' in line or '"ERROR"' in line or "Traceback" in line:
+                by_file.setdefault(name, []).append(line[:400])
+        return "\n".join(f"{name}: {line}" for name, lines in sorted(by_file.items())
+                         for line in lines[-per_process:])
 
     def _served_after(self, moment: float) -> int:
         return sum(1 for op in self.ledger.creates() for a in op.attempts if a.status == 201 and a.sent_at > moment)
@@ -87,6 +112,7 @@ class Outage:
         parked_lines = [line for _, line in self.topo.logs_since(self.fault.mark) if PARKED_LINE in line]
         text = (f"during the fault {len(during)} answer(s) {statuses}; parked {parked or 0}"
                 + (f"; /readyz {sorted(set(self.readiness), key=str)}" if self.readiness else "")
+                + f"; ready {self.ready_after:.1f} s after the repair"
                 + (f"; {notes}" if notes else ""))
         self.fault.record(title, self.ledger, counts, notes=text)
         return during, parked, parked_lines

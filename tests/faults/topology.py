@@ -195,10 +195,22 @@ class Topology:
         eventually(lambda: self.api_works(), timeout=60, interval=0.5)
 
     def ready(self) -> bool:
+        return self.readiness() == "ok"
+
+    def readiness(self) -> str:
+        """``"ok"`` when the gateway's /readyz says so, else what it said (the failing checks), so
+        that a wait that runs out names what never came back."""
         try:
-            return requests.get(self.base_url + "/readyz", timeout=5).status_code == 200
-        except requests.RequestException:
-            return False
+            resp = requests.get(self.base_url + "/readyz", timeout=5)
+        except requests.RequestException as exc:
+            return f"no answer: {type(exc).__name__}"
+        if resp.status_code == 200:
+            return "ok"
+        try:
+            checks = resp.json().get("checks", {})
+            return "; ".join(f"{k}: {v}" for k, v in sorted(checks.items()) if v != "ok") or resp.text
+        except ValueError:
+            return f"{resp.status_code} {resp.text[:200]}"
 
     def api_works(self) -> bool:
         try:

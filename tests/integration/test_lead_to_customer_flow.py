@@ -101,7 +101,10 @@ def test_health_and_readiness(platform):
     assert ready.status_code == 200, ready.text
     for name in ("leads", "customers", "sales", "billing", "marketing", "support", "analytics"):
         r = requests.get(f"http://127.0.0.1:{platform.metrics_ports[name]}/readyz", timeout=5)
-        assert r.status_code == 200 and r.json()["checks"] == {"database": "ok", "broker": "ok"}
+        # every service has at least its RPC consumer, watched (crm_kit.runtime.consumer_health)
+        assert r.status_code == 200 and r.json()["checks"] == {"database": "ok", "broker": "ok", "consumers": "ok"}
+        live = requests.get(f"http://127.0.0.1:{platform.metrics_ports[name]}/healthz", timeout=5)
+        assert live.status_code == 200 and live.json()["consumers"] == "ok", live.text
 
 
 def converted_lead_with_customer(platform) -> dict:

@@ -302,3 +302,41 @@ def test_bulk_insert_writes_what_the_orm_writes(make_db, backend):
         got = {w.id: {c: getattr(w, c) for c in rows[0]} for w in s.query(Wide)}
         assert s.get(Thing, "t9").name == "x"
     assert got == {row["id"]: row for row in rows}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_bulk_insert_refuses_what_the_column_refuses(make_db, backend):
+    """Values are cast to the column's type without its length (PostgreSQL): the INSERT still refuses
+    a text too long for the column and rounds a number to the column's scale, as the ORM's insert."""
+    from sqlalchemy.exc import DataError
+
+    from crm_kit.records.db import bulk_insert
+
+    db = make_db(Base, "test", backend=backend)
+    with db.session() as s:
+        bulk_insert(s.connection(), Wide.__table__, [{"id": "w1", "price": Decimal("1.005"), "at": None}])
+        s.commit()
+    if backend == "postgresql":
+        with db.session() as s:
+            assert s.get(Wide, "w1").price == Decimal("1.01")
+        with db.session() as s, pytest.raises(DataError):
+            bulk_insert(s.connection(), Wide.__table__, [{"id": "w2", "name": "x" * 51}])
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_one_of_matches_any_text(make_db, backend):
+    """``one_of`` (a long list as one text array on PostgreSQL) finds values with quotes, backslashes,
+    commas, braces, spaces, ``NULL`` and non-ASCII text, and nothing else."""
+    from sqlalchemy import select
+
+    from crm_kit.records.db import one_of
+
+    db = make_db(Base, "test", backend=backend)
+    names = ['a"b', "c\\d", "{x,y}", "", " sp ", "NULL", "o'k", "中文"]
+    with db.session() as s:
+        s.add_all([Thing(id=f"t{i}", name=n) for i, n in enumerate(names + ["other", "x"])])
+        s.commit()
+        dialect = s.get_bind().dialect.name
+        got = s.scalars(select(Thing.name).where(one_of(Thing.name, names, dialect))).all()
+        assert sorted(got) == sorted(names)
+        assert s.scalars(select(Thing.id).where(one_of(Thing.id, [], dialect))).all() == []

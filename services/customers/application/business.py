@@ -9,9 +9,9 @@ fact (``domain.deal``), the summary is recomputed from the entries, and a config
 a customer that no longer exists changes nothing. Idempotent twice over: the kit records the
 event id with the effect, and a fact applied again finds nothing newer to do.
 
-Which events will feed it (none is published yet: ``services/customers/README.md``, "Deal status
-and the summary"): sales' opportunity events and ``order_approved`` (and an order's cancellation),
-``contract_signed``; billing's ``payment_confirmed`` and ``payment_reversed``.
+Which events feed it (``services/customers/README.md``, "Deal status and the summary"): sales'
+opportunity events, its order events and ``contract_signed`` (``application.sales_facts``); billing's
+``payment_confirmed`` and ``payment_reversed`` (``application.billing_facts``).
 """
 from __future__ import annotations
 

@@ -69,3 +69,16 @@ class SalesContractSigned(Schema):
     amount = fields.Decimal(required=True, places=2)
     occurred_at = fields.AwareDateTime(required=True, default_timezone=_UTC)
     created_at = fields.AwareDateTime(load_default=None, allow_none=True, default_timezone=_UTC)
+
+
+class BillingPayment(Schema):
+    """Consumer view of billing's payment events (``payment_submitted``, ``payment_confirmed``,
+    ``payment_rejected``, ``payment_reversed``): the payment's customer, amount and when."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    id = fields.String(required=True)
+    customer_id = fields.String(required=True)
+    amount = fields.Decimal(required=True, places=2)
+    occurred_at = fields.AwareDateTime(required=True, default_timezone=_UTC)

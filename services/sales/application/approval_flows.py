@@ -18,7 +18,7 @@ from crm_kit.records.pagination import paginate
 from crm_kit.records.schemas import load
 from crm_kit.records.versioning import check_version
 from crm_kit.runtime.uow import UnitOfWork
-from services.sales.application.approvals import dump_request
+from services.sales.application.approval_views import dump_request
 from services.sales.domain import approvals as rules
 from services.sales.domain.org import OrgChart
 from services.sales.models.approvals import (

@@ -1,6 +1,7 @@
 """The approval engine (审批) as the orders, quotes and contracts use cases call it, inside their own
 unit of work (``with uow:`` is theirs, and so is the commit): ``submit``, ``decide``, ``withdraw``,
-and ``current`` for the subject's output. The rules are the domain's
+and ``current`` for the subject's output (``application.approval_views``: the requests as the
+subjects show them, re-exported here). The rules are the domain's
 (``services.sales.domain.approvals``); this module records them: the request, its resolved steps,
 their approvers, the people copied, every decision, and the events ``approval_requested`` /
 ``approval_decided``.
@@ -20,6 +21,20 @@ from crm_kit.errors import Forbidden, InvalidState, ValidationFailed
 from crm_kit.ids import new_id
 from crm_kit.records.db import utcnow
 from crm_kit.runtime.uow import UnitOfWork
+from services.sales.application.approval_views import (
+    View,
+    by_user,
+    carried_decisions,
+    current,
+    dump_request,
+    forget_view,
+    latest_request,
+    pending_request,
+    pending_view,
+    remember_view,
+    request_step,
+    step_approvers,
+)
 from services.sales.domain import approvals as rules
 from services.sales.domain.org import OrgChart
 from services.sales.events.approvals import APPROVAL_DECIDED, APPROVAL_REQUESTED
@@ -32,10 +47,9 @@ from services.sales.models.approvals import (
     ApprovalRequestStep,
     ApprovalStepApprover,
 )
-from services.sales.schemas.approvals import ApprovalRequestOut
-from services.sales.schemas.orders import nested_dumper
 
-_out = nested_dumper(ApprovalRequestOut())      # (what ApprovalRequestOut().dump gives)
+__all__ = ["submit", "decide", "withdraw", "current", "approved_for", "pending_request", "latest_request",
+           "load_flows", "flow_value", "dump_request"]
 
 
 # -- the engine's interface ----------------------------------------------------
@@ -48,7 +62,7 @@ def submit(uow: UnitOfWork, principal: Principal, org: OrgChart, *, subject_kind
     session = uow.session
     if subject_kind not in rules.SUBJECT_KINDS:
         raise ValidationFailed.from_messages({"subject_kind": [f"Must be one of {', '.join(rules.SUBJECT_KINDS)}."]})
-    _forget_view(session, subject_kind, subject_id)
+    forget_view(session, subject_kind, subject_id)
     # (the pending request, if any, is the latest one: a request is only made while none is pending,
     # and the partial unique index refuses a second one)
     previous = latest_request(session, subject_kind, subject_id)
@@ -76,7 +90,7 @@ def submit(uow: UnitOfWork, principal: Principal, org: OrgChart, *, subject_kind
     except IntegrityError:           # another submission of the same subject got there first
         raise InvalidState(f"This {subject_kind} is already waiting for approval.",
                            {"action": "submit", "current_state": rules.PENDING}) from None
-    view = _View(request, [], {}, [], sorted(plan.cc_user_ids))
+    view = View(request, [], {}, [], sorted(plan.cc_user_ids))
     for step in plan.steps:
         _add_step(session, request, step, plan, previous, principal, now, view)
     for user_id in plan.cc_user_ids:
@@ -88,8 +102,8 @@ def submit(uow: UnitOfWork, principal: Principal, org: OrgChart, *, subject_kind
         _emit(uow, APPROVAL_DECIDED, request, None, view.cc_user_ids, decision="approve", comment=None,
               decided_by=None)
     if plan.carried:       # (the decisions of the steps carried are the previous request's)
-        view.decisions += _carried_decisions(session, view.steps)
-    _remember_view(session, view)
+        view.decisions += carried_decisions(session, view.steps)
+    remember_view(session, view)
     return request.state
 
 
@@ -104,10 +118,11 @@ def decide(uow: UnitOfWork, principal: Principal, org: OrgChart, *, subject_kind
     if comment is not None and (not isinstance(comment, str) or len(comment) > 2000):
         raise ValidationFailed.from_messages({"comment": ["At most 2000 characters."]})
     session = uow.session
-    _forget_view(session, subject_kind, subject_id)
-    request = _pending_or_raise(session, subject_kind, subject_id, decision)
-    view = _load_view(session, request)         # its steps, their approvers, decisions, cc: read once
-    steps = view.steps
+    forget_view(session, subject_kind, subject_id)
+    view = pending_view(session, subject_kind, subject_id)    # its steps, approvers, decisions, cc: read once
+    if view is None:
+        _raise_not_pending(session, subject_kind, subject_id, decision)
+    request, steps = view.request, view.steps
     step = _at(steps, request.current_position)
     approvers = {a.user_id: a for a in view.approvers.get(step.id, [])}
     me = principal.user_id
@@ -118,7 +133,7 @@ def decide(uow: UnitOfWork, principal: Principal, org: OrgChart, *, subject_kind
         approvers[me] = ApprovalStepApprover(step_id=step.id, user_id=me, request_id=request.id)
         session.add(approvers[me])
         view.approvers.setdefault(step.id, []).append(approvers[me])
-        view.approvers[step.id].sort(key=_by_user)
+        view.approvers[step.id].sort(key=by_user)
     if approvers[me].decision is not None:
         raise InvalidState("You have already decided this step.", {"action": decision, "current_state": "decided"})
     now = utcnow()
@@ -148,7 +163,7 @@ def decide(uow: UnitOfWork, principal: Principal, org: OrgChart, *, subject_kind
     if next_step is not None:
         _emit(uow, APPROVAL_REQUESTED, request, next_step, view.cc_user_ids, view.approver_ids(next_step),
               decision=None, comment=None, decided_by=None)
-    _remember_view(session, view)
+    remember_view(session, view)
     return request.state
 
 
@@ -157,10 +172,10 @@ def withdraw(uow: UnitOfWork, principal: Principal, *, subject_kind: str, subjec
     state becomes ``withdrawn``, recorded as a decision; the next submission starts from the first
     step. ``InvalidState`` when none is pending."""
     session = uow.session
-    _forget_view(session, subject_kind, subject_id)
+    forget_view(session, subject_kind, subject_id)
     request = _pending_or_raise(session, subject_kind, subject_id, "withdraw")
     now = utcnow()
-    step = _step(session, request.id, request.current_position) if request.current_position is not None else None
+    step = request_step(session, request.id, request.current_position) if request.current_position is not None else None
     if step is not None:
         step.state = rules.WAITING
     request.state, request.decided_at = rules.WITHDRAWN, now
@@ -169,16 +184,6 @@ def withdraw(uow: UnitOfWork, principal: Principal, *, subject_kind: str, subjec
     session.flush()
     _emit(uow, APPROVAL_DECIDED, request, step, decision="withdraw", comment=None, decided_by=principal.user_id)
     return request.state
-
-
-def current(session, subject_kind: str, subject_id: str) -> dict | None:
-    """The subject's latest request (any state) with its steps and decisions, for the subject's output;
-    None if it was never submitted."""
-    view = session.info.get(_VIEWS, {}).get((subject_kind, subject_id))
-    if view is not None:            # the engine has just written it in this unit of work: dump it as it is
-        return _dump_view(view)
-    request = latest_request(session, subject_kind, subject_id)
-    return dump_request(session, request) if request is not None else None
 
 
 def approved_for(session, subject_kind: str, subject_id: str, facts: dict) -> bool:
@@ -193,19 +198,6 @@ def approved_for(session, subject_kind: str, subject_id: str, facts: dict) -> bo
     return (now.amount, now.discount_percent, now.department_id, now.owner_id, now.kind, now.currency) == (
         request.amount, request.discount_percent, request.department_id, request.owner_id, request.kind,
         request.currency)
-
-
-# -- reading ---------------------------------------------------------------------
-def pending_request(session, subject_kind: str, subject_id: str) -> ApprovalRequest | None:
-    return session.scalars(select(ApprovalRequest).where(
-        ApprovalRequest.subject_kind == subject_kind, ApprovalRequest.subject_id == subject_id,
-        ApprovalRequest.state == rules.PENDING)).first()
-
-
-def latest_request(session, subject_kind: str, subject_id: str) -> ApprovalRequest | None:
-    return session.scalars(select(ApprovalRequest).where(
-        ApprovalRequest.subject_kind == subject_kind, ApprovalRequest.subject_id == subject_id)
-        .order_by(ApprovalRequest.round.desc()).limit(1)).first()
 
 
 def load_flows(session) -> list[rules.Flow]:
@@ -229,84 +221,6 @@ def flow_value(flow: ApprovalFlow, steps) -> rules.Flow:
         cc_user_ids=tuple(flow.cc_user_ids or ()), active=flow.active, version=flow.version,
         steps=tuple(rules.StepSpec(s.approver, s.mode, tuple(s.user_ids or ()), s.role, s.levels, s.name)
                     for s in steps))
-
-
-def dump_request(session, request: ApprovalRequest) -> dict:
-    """A request with its steps (each with its approvers and their decisions), its decisions (and those
-    of the steps it carried), and the people copied."""
-    return _dump_view(_load_view(session, request))
-
-
-class _View:
-    """A request as its output shows it: its steps (by position), their approvers (by step id, each
-    list by user id), its decisions (and those of the steps it carried), the people copied (by user
-    id). Read from the database (``_load_view``), or kept by ``submit`` / ``decide`` from what they
-    have just written, for the subject's reply in the same unit of work (``current``)."""
-    __slots__ = ("request", "steps", "approvers", "decisions", "cc_user_ids")
-
-    def __init__(self, request, steps, approvers, decisions, cc_user_ids):
-        self.request, self.steps, self.approvers = request, steps, approvers
-        self.decisions, self.cc_user_ids = decisions, cc_user_ids
-
-    def approver_ids(self, step) -> list[str]:
-        return [a.user_id for a in self.approvers.get(step.id, [])]
-
-
-_VIEWS = "sales.approval_views"      # session.info: {(subject_kind, subject_id): _View}
-
-
-def _by_user(approver: ApprovalStepApprover) -> str:
-    return approver.user_id
-
-
-def _remember_view(session, view: _View) -> None:
-    request = view.request
-    session.info.setdefault(_VIEWS, {})[(request.subject_kind, request.subject_id)] = view
-
-
-def _forget_view(session, subject_kind: str, subject_id: str) -> None:
-    session.info.get(_VIEWS, {}).pop((subject_kind, subject_id), None)
-
-
-def _load_view(session, request: ApprovalRequest) -> _View:
-    steps = _steps(session, request.id)
-    approvers: dict[str, list[ApprovalStepApprover]] = {}
-    for a in session.scalars(select(ApprovalStepApprover).where(ApprovalStepApprover.request_id == request.id)
-                             .order_by(ApprovalStepApprover.user_id)):
-        approvers.setdefault(a.step_id, []).append(a)
-    decisions = list(session.scalars(select(ApprovalDecision).where(ApprovalDecision.request_id == request.id)))
-    decisions += _carried_decisions(session, steps)
-    cc = session.scalars(select(ApprovalRequestCc.user_id).where(ApprovalRequestCc.request_id == request.id)
-                         .order_by(ApprovalRequestCc.user_id)).all()
-    return _View(request, steps, approvers, decisions, list(cc))
-
-
-def _carried_decisions(session, steps) -> list[ApprovalDecision]:
-    """The decisions of the steps carried from earlier requests (``restart: rejected``)."""
-    carried = {(s.carried_from_request_id, s.position) for s in steps if s.carried_from_request_id}
-    out = []
-    for source in {r for r, _ in carried}:
-        out += [d for d in session.scalars(select(ApprovalDecision).where(ApprovalDecision.request_id == source))
-                if (source, d.position) in carried]
-    return out
-
-
-_REQUEST_KEYS = tuple(c.key for c in ApprovalRequest.__mapper__.column_attrs)
-
-
-def _dump_view(view: _View) -> dict:
-    request, approvers = view.request, view.approvers
-    decisions = sorted(view.decisions, key=lambda d: (d.decided_at, d.id))
-    data = {
-        **{key: getattr(request, key) for key in _REQUEST_KEYS},
-        "steps": [{"position": s.position, "name": s.name, "mode": s.mode, "source": s.source, "state": s.state,
-                   "carried_from_request_id": s.carried_from_request_id, "decided_at": s.decided_at,
-                   "approver_ids": [a.user_id for a in approvers.get(s.id, [])],
-                   "approvers": [{"user_id": a.user_id, "decision": a.decision} for a in approvers.get(s.id, [])]}
-                  for s in view.steps],
-        "decisions": decisions, "cc_user_ids": list(view.cc_user_ids)}
-    out = _out(data)
-    return out
 
 
 # -- internals -----------------------------------------------------------------------
@@ -340,7 +254,7 @@ def _previous_round(session, previous: ApprovalRequest | None) -> rules.Previous
 
 
 def _add_step(session, request, step: rules.ResolvedStep, plan: rules.Plan, previous, principal, now,
-              view: _View) -> None:
+              view: View) -> None:
     carried = step.position < plan.carried
     state = (rules.APPROVED if carried else rules.SKIPPED if step.skipped
              else rules.PENDING if step.position == plan.current else rules.WAITING)
@@ -355,7 +269,7 @@ def _add_step(session, request, step: rules.ResolvedStep, plan: rules.Plan, prev
         approver = ApprovalStepApprover(step_id=row.id, user_id=user_id, request_id=request.id, decision=None)
         session.add(approver)
         approvers.append(approver)
-    approvers.sort(key=_by_user)
+    approvers.sort(key=by_user)
     if state == rules.SKIPPED:
         skip = ApprovalDecision(id=new_id(), request_id=request.id, position=step.position,
                                 user_id=principal.user_id, decision="skip", decided_at=now,
@@ -367,20 +281,14 @@ def _add_step(session, request, step: rules.ResolvedStep, plan: rules.Plan, prev
 def _pending_or_raise(session, subject_kind: str, subject_id: str, action: str) -> ApprovalRequest:
     request = pending_request(session, subject_kind, subject_id)
     if request is None:
-        latest = latest_request(session, subject_kind, subject_id)
-        raise InvalidState(f"No approval of this {subject_kind} is pending.",
-                           {"action": action, "current_state": latest.state if latest else "not_submitted"})
+        _raise_not_pending(session, subject_kind, subject_id, action)
     return request
 
 
-def _steps(session, request_id: str) -> list[ApprovalRequestStep]:
-    return list(session.scalars(select(ApprovalRequestStep).where(ApprovalRequestStep.request_id == request_id)
-                                .order_by(ApprovalRequestStep.position)))
-
-
-def _step(session, request_id: str, position: int) -> ApprovalRequestStep:
-    return session.scalars(select(ApprovalRequestStep).where(
-        ApprovalRequestStep.request_id == request_id, ApprovalRequestStep.position == position)).one()
+def _raise_not_pending(session, subject_kind: str, subject_id: str, action: str):
+    latest = latest_request(session, subject_kind, subject_id)
+    raise InvalidState(f"No approval of this {subject_kind} is pending.",
+                       {"action": action, "current_state": latest.state if latest else "not_submitted"})
 
 
 def _at(steps: list[ApprovalRequestStep], position: int) -> ApprovalRequestStep:
@@ -390,10 +298,6 @@ def _at(steps: list[ApprovalRequestStep], position: int) -> ApprovalRequestStep:
         from sqlalchemy.exc import MultipleResultsFound, NoResultFound
         raise (NoResultFound if not found else MultipleResultsFound)(f"No step at position {position}.")
     return found[0]
-
-
-def _approvers(session, step_id: str) -> list[ApprovalStepApprover]:
-    return list(session.scalars(select(ApprovalStepApprover).where(ApprovalStepApprover.step_id == step_id)))
 
 
 def _skippable(step: ApprovalRequestStep) -> rules.ResolvedStep:
@@ -413,7 +317,7 @@ def _emit(uow, event, request, step, cc_user_ids=None, approver_ids=None, **extr
     elif step is not None and not isinstance(step, ApprovalRequestStep):
         approver_ids = list(step.approver_ids)
     elif step is not None:
-        approver_ids = [a.user_id for a in _approvers(uow.session, step.id)]
+        approver_ids = [a.user_id for a in step_approvers(uow.session, step.id)]
     else:
         approver_ids = []
     if cc_user_ids is None:

@@ -18,7 +18,7 @@ from crm_kit.records.schemas import load
 from crm_kit.records.scopes import get_for_read
 from crm_kit.runtime.uow import UnitOfWork
 from services.sales.application import approvals
-from services.sales.application.orders import SUBJECT, dump, order_for_write
+from services.sales.application.orders import SUBJECT, WITH_LINES, dump, order_for_write
 from services.sales.domain import orders as rules
 from services.sales.domain.org import OrgChart
 from services.sales.domain.totals import line_total
@@ -74,10 +74,10 @@ def _for_decision(session, principal: Principal, order_id: str, action: str) -> 
     """The order an approver decides on (whether it is in the caller's scope); ``NotFound`` when it
     is missing, or out of scope and not waiting (nothing to decide: nothing to show)."""
     try:
-        order = get_for_read(session, Order, order_id, principal, SUBJECT)
+        order = get_for_read(session, Order, order_id, principal, SUBJECT, options=WITH_LINES)
         visible = True
     except NotFound:
-        order, visible = session.get(Order, order_id), False
+        order, visible = session.get(Order, order_id, options=WITH_LINES), False
         if order is None:
             raise NotFound.of(SUBJECT, order_id) from None
     if order.status != rules.PENDING and not visible:

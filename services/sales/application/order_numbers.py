@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -21,10 +22,21 @@ from services.sales.models.orders import NumberCounter
 def take_number(session, prefix: str, on: dt.date) -> str:
     """The next number of ``prefix`` in ``on``'s year (``SO-2026-000124``)."""
     year = on.year
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    value = session.execute(
-        insert(NumberCounter).values(prefix=prefix, year=year, last_value=1)
-        .on_conflict_do_update(index_elements=["prefix", "year"],
-                               set_={"last_value": NumberCounter.last_value + 1})
-        .returning(NumberCounter.last_value)).scalar_one()
+    value = session.execute(_take_statement(session.get_bind().dialect.name),
+                            {"prefix": prefix, "year": year}).scalar_one()
     return format_number(prefix, year, value)
+
+
+_TAKE: dict[str, object] = {}       # the statement per dialect, made once (every order takes a number)
+
+
+def _take_statement(dialect: str):
+    stmt = _TAKE.get(dialect)
+    if stmt is None:
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = _TAKE[dialect] = (
+            insert(NumberCounter).values(prefix=bindparam("prefix"), year=bindparam("year"), last_value=1)
+            .on_conflict_do_update(index_elements=["prefix", "year"],
+                                   set_={"last_value": NumberCounter.last_value + 1})
+            .returning(NumberCounter.last_value))
+    return stmt

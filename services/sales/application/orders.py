@@ -13,6 +13,8 @@ import datetime as dt
 from decimal import Decimal
 
 from marshmallow import ValidationError
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from crm_kit.context import Principal
 from crm_kit.errors import ValidationFailed
@@ -20,10 +22,10 @@ from crm_kit.ids import new_id
 from crm_kit.records import audit, team_members
 from crm_kit.records.db import utcnow
 from crm_kit.records.pagination import paginate
-from crm_kit.records.schemas import load
+from crm_kit.records.schemas import load, nested_dumper
 from crm_kit.records.scopes import get_for_read, get_for_write, scoped_select
 from crm_kit.records.versioning import check_version
-from crm_kit.runtime.uow import UnitOfWork
+from crm_kit.runtime.uow import UnitOfWork, of_session
 from services.sales.application import approvals
 from services.sales.application.customer_events import current_customer_id
 from services.sales.application.order_numbers import take_number
@@ -44,7 +46,6 @@ from services.sales.schemas.orders import (
     OrderToShipQuery,
     OrderTransfer,
     OrderUpdate,
-    nested_dumper,
 )
 
 SUBJECT = "order"
@@ -66,12 +67,16 @@ def dump(session, order: Order, approval=_READ) -> dict:
     return out
 
 
+# (an order is read with its lines in one round trip: every RPC's reply shows them)
+WITH_LINES = (joinedload(Order.lines),)
+
+
 def order_for_read(session, principal: Principal, order_id: str) -> Order:
-    return get_for_read(session, Order, order_id, principal, SUBJECT)
+    return get_for_read(session, Order, order_id, principal, SUBJECT, options=WITH_LINES)
 
 
 def order_for_write(session, principal: Principal, order_id: str) -> Order:
-    return get_for_write(session, Order, order_id, principal, SUBJECT)
+    return get_for_write(session, Order, order_id, principal, SUBJECT, options=WITH_LINES)
 
 
 # -- pricing -----------------------------------------------------------------------------------------
@@ -124,11 +129,29 @@ def new_draft_order(session, principal: Principal, *, customer_id: str, opportun
                   discount_percent=Decimal(discount_percent or 0).quantize(CENT), payment_terms=payment_terms,
                   due_days=due_days, promised_date=promised_date, notes=notes, status=rules.DRAFT,
                   copied_from_id=copied_from_id, paid_amount=Decimal("0.00"), created_by=principal.user_id,
-                  version=1, created_at=now,
-                  updated_at=now, lines=priced)
-    apply_totals(order)
+                  version=1, created_at=now, updated_at=now)
+    uow = of_session(session)
+    if uow is None:
+        order.lines = priced
     session.add(order)
+    if uow is not None:
+        _lines_with_commit(uow, order, priced)      # (after session.add: its cascade must not see them)
+    apply_totals(order)
     return order
+
+
+_LINE_COLUMNS = tuple(c.key for c in OrderLine.__table__.columns)
+
+
+def _lines_with_commit(uow: UnitOfWork, order: Order, lines: list[OrderLine]) -> None:
+    """A new order's lines written with its unit of work's commit (after the order's own flush:
+    one round trip with the reply, audit and outbox rows), not by the ORM one by one: they are
+    the order's lines as loaded (``order.lines`` reads them, its audit entry lists them), and
+    nothing else in the unit of work changes them."""
+    for line in lines:
+        line.order_id = order.id
+    set_committed_value(order, "lines", lines)
+    uow.insert(OrderLine.__table__, [{key: getattr(line, key) for key in _LINE_COLUMNS} for line in lines])
 
 
 # -- create, read, list ----------------------------------------------------------------------------

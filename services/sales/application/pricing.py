@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from crm_kit.errors import ValidationFailed
 from services.sales.domain.pricing import ListPrice, PricedProduct, choose_price, list_in_force
 from services.sales.models.products import PriceList, PriceListPrice, Product
+
+_PRODUCTS = select(Product).where(Product.id.in_(bindparam("ids", expanding=True)))   # (made once)
 
 
 def unit_prices(session, product_ids: list[str], *, price_list_id: str | None, currency: str | None,
@@ -29,7 +31,7 @@ def unit_prices(session, product_ids: list[str], *, price_list_id: str | None, c
             raise ValidationFailed.from_messages({"price_list_id": [f"Unknown price list {price_list_id}."]})
     if not ids:
         return {}
-    products = {p.id: p for p in session.scalars(select(Product).where(Product.id.in_(ids)))}
+    products = {p.id: p for p in session.scalars(_PRODUCTS, {"ids": ids})}
     for product_id in ids:
         product = products.get(product_id)
         if product is None:

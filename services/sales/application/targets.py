@@ -1,5 +1,5 @@
 """Sales targets (销售目标): set, change, delete, list and read them with their attainment; and the
-collection facts billing's payment events will bring (``record_collection``).
+collection facts billing's payment events bring (``record_collection``).
 
 Who may set which, and who sees which: ``domain.targets``. ``org`` (the organisation, from the
 gateway) says which departments exist, which department a person is in, and the department tree
@@ -8,8 +8,8 @@ gateway) says which departments exist, which department a person is in, and the 
 Attainment is computed when a target is read, from what sales holds: ``order_amount`` from its own
 approved orders (``orders``: status ``approved``, by ``approved_at``, their ``total`` in the
 target's currency; a cancelled order no longer counts), ``collected_amount`` from
-``target_collections`` (payments ``confirmed``, by ``collected_at``). Billing publishes no payment
-event yet: until it does, the collected amount is 0.
+``target_collections`` (payments ``confirmed``, by ``collected_at``), kept from billing's payment
+events (``application.collections``).
 """
 from __future__ import annotations
 
@@ -148,8 +148,8 @@ def attained_amount(session, org: OrgChart, target: SalesTarget) -> Decimal:
 
 def record_collection(uow: UnitOfWork, fact: dict) -> bool:
     """Keep a payment collected (or reversed) for the targets' attainment: one row per payment, replaced
-    only by a newer fact. Returns whether it changed anything. (No handler calls it yet: billing
-    publishes no payment event.)"""
+    only by a newer fact. Returns whether it changed anything (``application.collections`` calls it
+    for billing's payment events)."""
     fact = load(_fact, fact)
     with uow:
         session = uow.session

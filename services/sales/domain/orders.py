@@ -79,7 +79,20 @@ def check(action: str, status: str, shipped_at=None, delivered_at=None, paid_amo
 
 
 def allowed_actions(status: str, shipped_at=None, delivered_at=None, paid_amount: Decimal = Decimal(0)) -> list[str]:
-    """The actions allowed now (the order's output shows them)."""
+    """The actions allowed now (the order's output shows them): those ``check`` lets through. They
+    depend on the status, the phase and whether anything is paid only, so each combination is
+    worked out once (every order's output shows them)."""
+    key = (status, phase(status, shipped_at, delivered_at), Decimal(paid_amount or 0) > 0)
+    found = _ALLOWED.get(key)
+    if found is None:
+        found = _ALLOWED[key] = tuple(_allowed(status, shipped_at, delivered_at, paid_amount))
+    return list(found)
+
+
+_ALLOWED: dict[tuple, tuple[str, ...]] = {}
+
+
+def _allowed(status: str, shipped_at, delivered_at, paid_amount) -> list[str]:
     out = []
     for action in TRANSITIONS:
         try:

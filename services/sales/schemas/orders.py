@@ -8,9 +8,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from marshmallow import Schema, ValidationError, fields, missing, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
-from crm_kit.records.schemas import Dumper, InputSchema, ListQuery, not_blank, page_of, partial_of
+from crm_kit.records.schemas import InputSchema, ListQuery, not_blank, page_of, partial_of
 from services.sales.domain.orders import STATUSES
 
 MAX_LINES = 200
@@ -209,48 +209,3 @@ class OrderToShipQuery(ListQuery):
 
 class _LateRun(Schema):
     as_of = _when(load_default=None, allow_none=True)
-
-
-# -- dumping fast ----------------------------------------------------------------------------------
-class _NestedDump:
-    """In a ``Dumper``'s plan, a ``Nested`` field (or a ``List`` of one) made by the nested schema's own
-    ``Dumper``: what ``Nested._serialize`` gives (``schema.dump``), without marshmallow's lookups."""
-    dump_default = missing
-
-    def __init__(self, dumper, many: bool):
-        self.dumper, self.many = dumper, many
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        dumper = self.dumper
-        return [None if item is None else dumper(item) for item in value] if self.many else dumper(value)
-
-
-def _plain_nested(field) -> Schema | None:
-    """The schema of a ``Nested`` field that ``Dumper`` can make as ``schema.dump`` does (no only,
-    exclude, many of its own, no hooks), else None."""
-    if type(field) is not fields.Nested or field.only is not None or field.exclude or field.many:
-        return None
-    schema = field.schema
-    if schema.many or schema.only is not None or schema.exclude:
-        return None
-    return schema
-
-
-def nested_dumper(schema: Schema) -> Dumper:
-    """``crm_kit.records.schemas.Dumper`` of ``schema`` whose ``Nested`` fields and ``List`` of
-    ``Nested`` fields are dumped by ``Dumper`` too (an order's lines, a request's steps): the same
-    output as ``schema.dump``, for every RPC's reply."""
-    dumper = Dumper(schema)
-    for n, (key, attr, field, how) in enumerate(dumper.plan):
-        if how != 1:
-            continue
-        inner = field.inner if type(field) is fields.List else None
-        nested = _plain_nested(inner if inner is not None else field)
-        if nested is None or (inner is not None and field.dump_default is not missing):
-            continue
-        if inner is None and field.dump_default is not missing:
-            continue
-        dumper.plan[n] = (key, attr, _NestedDump(nested_dumper(nested), many=inner is not None), how)
-    return dumper
