@@ -25,7 +25,11 @@ IDEMPOTENCY_KEY = "crm_idempotency_key"     # the gateway's: this request's clie
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 principal_var: contextvars.ContextVar["Principal | None"] = contextvars.ContextVar("principal", default=None)
 
-ROLES = ("admin", "manager", "member")
+# admin, manager, member: domain.md's data scopes. finance (billing, issue 13): outside billing a
+# member (their own records only); in billing it sees, and reviews, every receivable and payment
+# whose department is in its scope (its department and those below: a finance user in the root
+# department sees the whole company's) -- services/billing/domain/review.py.
+ROLES = ("admin", "manager", "member", "finance")
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,10 @@
 """The gateway's route table: HTTP path -> the service's RPC (or the gateway's identity use case).
 
-One entry per route of ``shared/api.md``, a module per context (``identity``, ``leads``,
-``customers/`` by subject); the route model is ``gateway.routes.model``. A route says declaratively
-what its call gets, and the dispatcher (``gateway.service``, through ``gateway.arguments``) does
-exactly that, for every route alike: the call's **keyword** arguments are
+One entry per route of ``shared/api.md``, a module per context (``identity``, ``leads``, and
+``customers/``, ``sales/``, ``billing/`` by subject); the route model is
+``gateway.routes.model``. A route says declaratively what its call gets, and the dispatcher
+(``gateway.service``, through ``gateway.arguments``) does exactly that, for every route alike: the
+call's **keyword** arguments are
 
 - every path parameter, under its own name (``/api/v1/leads/<lead_id>`` -> ``lead_id=``);
 - each of ``args``, an :class:`Arg` naming the keyword and where its value comes from (``SOURCES``):
@@ -26,11 +27,11 @@ import re
 
 from werkzeug.routing import BaseConverter, Map, Rule
 
-from gateway.routes import customers, identity, leads, me, sales
+from gateway.routes import billing, customers, identity, leads, me, sales
 from gateway.routes.model import *  # noqa: F401,F403  (the route model, for the dispatcher and the tests)
 from gateway.routes.model import Route  # noqa: F401
 
-ROUTES = identity.ROUTES + me.ROUTES + leads.ROUTES + customers.ROUTES + sales.ROUTES
+ROUTES = identity.ROUTES + me.ROUTES + leads.ROUTES + customers.ROUTES + sales.ROUTES + billing.ROUTES
 
 
 class IdConverter(BaseConverter):

@@ -23,6 +23,15 @@ from services.leads import application as leads
 from services.leads.models import Base as LeadsBase
 from services.leads.models import Lead as LeadModel
 from services.leads.models import LeadPool
+from tests.unit.billing.permission_matrix import (
+    BILLING_EXPECTED,
+    BILLING_NOT_LISTED,
+    BILLING_OPERATIONS,
+    BILLING_WITHOUT_TEAM,
+    FINANCE_EXPECTED,
+    FINANCE_ROLES,
+    BillingWorld,
+)
 from tests.unit.conftest import ADMIN
 from tests.unit.sales.permission_matrix import NOT_LISTED, SALES_OPERATIONS, UNOWNED_LISTS, WITHOUT_TEAM, SalesWorld
 
@@ -36,21 +45,26 @@ ROLES = {
     "member_team_read": Principal("reader-1", "member", "d2", ("d2",)),
     "member_team_read_write": Principal("writer-1", "member", "d2", ("d2",)),
     "unrelated_member": Principal("stranger-1", "member", "d1a", ("d1a",)),
+    **FINANCE_ROLES,
 }
 
 # role -> outcome per kind of operation: read, write, manage (assign a lead: admins, managers in scope,
-# pool admins; never a plain member), admin_only (restore a discarded lead)
-KINDS = ("read", "write", "manage", "admin_only")
+# pool admins; never a plain member), admin_only (restore a discarded lead), review (billing: confirm a
+# payment, write a receivable off -- finance in scope and admins)
+KINDS = ("read", "write", "manage", "admin_only", "review")
 EXPECTED = {
-    "admin": ("ok", "ok", "ok", "ok"),
-    "manager_of_owner_department": ("ok", "ok", "ok", "403"),
-    "manager_of_parent_department": ("ok", "ok", "ok", "403"),
-    "manager_of_other_department": ("404", "404", "404", "404"),
-    "member_owner": ("ok", "ok", "403", "403"),
-    "member_team_read": ("ok", "403", "403", "403"),
-    "member_team_read_write": ("ok", "ok", "403", "403"),
-    "unrelated_member": ("404", "404", "404", "404"),
+    "admin": ("ok", "ok", "ok", "ok", "ok"),
+    "manager_of_owner_department": ("ok", "ok", "ok", "403", "403"),
+    "manager_of_parent_department": ("ok", "ok", "ok", "403", "403"),
+    "manager_of_other_department": ("404", "404", "404", "404", "404"),
+    "member_owner": ("ok", "ok", "403", "403", "403"),
+    "member_team_read": ("ok", "403", "403", "403", "403"),
+    "member_team_read_write": ("ok", "ok", "403", "403", "403"),
+    "unrelated_member": ("404", "404", "404", "404", "404"),
+    **FINANCE_EXPECTED,
 }
+# per resource, roles whose outcomes differ there (finance in billing)
+EXPECTED_IN = {resource: BILLING_EXPECTED for resource in BILLING_OPERATIONS}
 assert set(EXPECTED) == set(ROLES)
 
 
@@ -61,7 +75,7 @@ def listed(result: dict, ident: str):
 
 
 # -- fixtures: one record, shared as described above ---------------------------------
-class World(SalesWorld):
+class World(SalesWorld, BillingWorld):
     OWNER = OWNER
 
     def __init__(self, make_db):
@@ -180,6 +194,7 @@ OPERATIONS = {
 }
 
 OPERATIONS.update(SALES_OPERATIONS)
+OPERATIONS.update(BILLING_OPERATIONS)
 CASES = [(resource, op, role) for resource, ops in OPERATIONS.items() for op in ops for role in ROLES]
 
 
@@ -198,8 +213,8 @@ def test_permission_matrix(make_db, resource, op, role):
     world = World(make_db)
     ident = getattr(world, resource)()
     kind, run = OPERATIONS[resource][op]
-    expected = EXPECTED[role][KINDS.index(kind)]
-    if resource in WITHOUT_TEAM and role.startswith("member_team"):
+    expected = EXPECTED_IN.get(resource, {}).get(role, EXPECTED[role])[KINDS.index(kind)]
+    if resource in WITHOUT_TEAM | BILLING_WITHOUT_TEAM and role.startswith("member_team"):
         expected = "404"                 # no team: a team role is an unrelated member here
     assert outcome(lambda: run(world, ROLES[role], ident)) == expected
 
@@ -269,6 +284,6 @@ def test_every_owned_model_has_a_list_covered_by_the_matrix():
             cls = mapper.class_
             if "owner_id" in mapper.columns or hasattr(cls, "__scope_parent__"):
                 owned.add(cls.__audit_entity__ if hasattr(cls, "__audit_entity__") else cls.__name__.lower())
-    owned -= set(NOT_LISTED)
+    owned -= set(NOT_LISTED) | set(BILLING_NOT_LISTED)
     assert owned <= {r for r, ops in OPERATIONS.items() if "list" in ops}, (
         f"models with data scopes missing from the permission matrix: {owned - set(OPERATIONS)}")
