@@ -2,16 +2,15 @@
 order events, and the timers (thin: each hands the unit of work and the caller to ``application``)."""
 from __future__ import annotations
 
-import os
-
+from crm_kit.config import env_float
 from crm_kit.runtime.entrypoints import event_handler, rpc
 from crm_kit.runtime.jobs import periodic
 from services.billing.application import overdue, plans, receivables, reminders
 from services.billing.events.consumed_orders import OrderApproved, OrderCancelled
 
 # How often the overdue rule and the instalment reminders run (seconds): once a period across replicas.
-OVERDUE_INTERVAL = float(os.environ.get("BILLING_OVERDUE_INTERVAL_SECONDS", "3600") or 3600)
-REMINDER_INTERVAL = float(os.environ.get("BILLING_REMINDER_INTERVAL_SECONDS", "3600") or 3600)
+OVERDUE_INTERVAL = env_float("BILLING_OVERDUE_INTERVAL_SECONDS", 3600.0)
+REMINDER_INTERVAL = env_float("BILLING_REMINDER_INTERVAL_SECONDS", 3600.0)
 
 
 class ReceivablesEntrypoints:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 
+from crm_kit.config import env_float
 from crm_kit.runtime.entrypoints import rpc
 from crm_kit.runtime.jobs import periodic
 from services.customers import application
 
 # How often the recycle rules run over every pool (seconds): once a period across every replica.
-RECYCLE_INTERVAL = float(os.environ.get("CUSTOMERS_RECYCLE_INTERVAL_SECONDS", "3600") or 3600)
+RECYCLE_INTERVAL = env_float("CUSTOMERS_RECYCLE_INTERVAL_SECONDS", 3600.0)
 # Customers per transaction of a recycle run, and batches in flight at once.
 RECYCLE_BATCH_SIZE = max(1, int(os.environ.get("CUSTOMERS_RECYCLE_BATCH_SIZE", "")
                                 or application.recycling.BATCH_SIZE))

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 
+from crm_kit.config import env_float
 from crm_kit.runtime.entrypoints import rpc
 from crm_kit.runtime.jobs import periodic
 from services.sales.application import contracts
 
 # How often the reminder job runs (seconds), and how many days before its end a contract is reminded.
-EXPIRY_INTERVAL = float(os.environ.get("SALES_CONTRACT_EXPIRY_INTERVAL_SECONDS", "3600") or 3600)
+EXPIRY_INTERVAL = env_float("SALES_CONTRACT_EXPIRY_INTERVAL_SECONDS", 3600.0)
 EXPIRING_NOTICE_DAYS = int(os.environ.get("SALES_CONTRACT_EXPIRING_NOTICE_DAYS", "")
                            or contracts.DEFAULT_NOTICE_DAYS)
 

@@ -3,14 +3,13 @@ organisation ``self.org()``), copy, transfer, cancel, fulfilment, team and histo
 late-delivery timer (thin: each hands the unit of work and the caller to ``application``)."""
 from __future__ import annotations
 
-import os
-
+from crm_kit.config import env_float
 from crm_kit.runtime.entrypoints import rpc
 from crm_kit.runtime.jobs import periodic
 from services.sales.application import order_approval, order_lateness, orders
 
 # How often the late-delivery rule runs (seconds): once a period across every replica.
-LATE_DELIVERY_INTERVAL = float(os.environ.get("SALES_LATE_DELIVERY_INTERVAL_SECONDS", "3600") or 3600)
+LATE_DELIVERY_INTERVAL = env_float("SALES_LATE_DELIVERY_INTERVAL_SECONDS", 3600.0)
 
 
 class OrdersEntrypoints:

@@ -2,14 +2,13 @@
 ``org=self.org()``, the organisation chart), the customer's answer, and the daily expiry job."""
 from __future__ import annotations
 
-import os
-
+from crm_kit.config import env_float
 from crm_kit.runtime.entrypoints import rpc
 from crm_kit.runtime.jobs import periodic
 from services.sales.application import quotes
 
 # How often approved quotes past their valid_until are expired (seconds), once a period across replicas.
-EXPIRE_INTERVAL = float(os.environ.get("SALES_QUOTE_EXPIRY_INTERVAL_SECONDS", "3600") or 3600)
+EXPIRE_INTERVAL = env_float("SALES_QUOTE_EXPIRY_INTERVAL_SECONDS", 3600.0)
 
 
 class QuotesEntrypoints:

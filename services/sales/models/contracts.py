@@ -20,6 +20,7 @@ from decimal import Decimal
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from crm_kit.records.customer_refs import CustomerRefColumns
 from crm_kit.records.db import Money, UtcDateTime, utcnow
 from services.sales.models.base import Base
 
@@ -105,20 +106,7 @@ class ContractCounter(Base):
     last: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class SalesCustomerRef(Base):
+class SalesCustomerRef(CustomerRefColumns, Base):
     """A customer id as sales has heard of it: merged into a survivor (``merged_into``), and its
-    newest owner change (who, since when). Read first and written with every change that concerns
-    it, so two handlers of one customer meet at this row (its version) and the later is retried.
-    Not audited: the records that moved carry their own entries."""
+    newest owner change (who, since when); ``crm_kit.records.customer_refs``."""
     __tablename__ = "sales_customer_refs"
-    __audited__ = False
-
-    customer_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    merged_into: Mapped[str | None] = mapped_column(String(36))
-    owner_id: Mapped[str | None] = mapped_column(String(36))
-    department_id: Mapped[str | None] = mapped_column(String(36))
-    owner_changed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
-    recorded_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)      # last written (any change)
-    version: Mapped[int] = mapped_column(Integer, default=1)
-
-    __mapper_args__ = {"version_id_col": version}
