@@ -11,9 +11,10 @@ services own, each ``{"available", "data" | "items", "reason", "detail"}``:
   available part with ``data: null`` / ``items: []``, nothing called;
 - ``open_opportunities`` (sales: ``customer_opportunities``), ``recent_orders`` (sales:
   ``list_orders`` filtered by the customer, newest first), within the caller's data scope;
-- ``open_receivables`` (billing), ``tickets`` (support): those services provide no such RPC yet, so
-  these parts are ``not_provided`` (nothing is called, no data is made up). When one comes, its
-  part here names the call (:data:`PARTS`).
+- ``open_receivables`` (billing: ``customer_receivables``, those still being collected, the soonest
+  due first), within the caller's data scope (finance: its departments');
+- ``tickets`` (support): support provides no such RPC yet, so this part is ``not_provided`` (nothing
+  is called, no data is made up). When one comes, its part here names the call (:data:`PARTS`).
 
 ``unavailable`` lists the parts that are not (the answer says which). Every call carries the
 caller's principal: each service answers within the caller's data scope.
@@ -66,7 +67,8 @@ PARTS = (
          call=lambda services, customer: services.sales.list_orders(
              query={"customer_id": customer["id"], "limit": RECENT})["items"]),
     Part("open_receivables", "billing", "items",
-         missing="The billing service does not provide a customer's receivables yet."),
+         call=lambda services, customer: services.billing.customer_receivables(
+             customer_id=customer["id"], limit=RECENT)["items"]),
     Part("tickets", "support", "items", missing="The support service does not provide a customer's tickets yet."),
 )
 

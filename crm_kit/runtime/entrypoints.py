@@ -43,7 +43,7 @@ from marshmallow import ValidationError
 from nameko.constants import AMQP_SSL_CONFIG_KEY, AMQP_URI_CONFIG_KEY, LOGIN_METHOD_CONFIG_KEY
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.exceptions import ContainerBeingKilled
-from nameko.messaging import Consumer, QueueConsumer
+from nameko.messaging import Consumer
 from nameko.rpc import Responder, Rpc, RpcConsumer, get_rpc_exchange
 
 from crm_kit.context import (
@@ -59,8 +59,8 @@ from crm_kit.errors import BadRequest, CrmError, Forbidden, ValidationFailed
 from crm_kit.ids import new_id
 from crm_kit.runtime import metrics
 from crm_kit.runtime.amqp import ConfirmingPublisher, HandlerQueue
-from crm_kit.runtime.consumer_health import WatchedConsumer
 from crm_kit.runtime.events import EnvelopeSchema
+from crm_kit.runtime.queue_consumer import CrmQueueConsumer
 from crm_kit.runtime.transient import is_transient, unavailable
 from crm_kit.runtime.uow import AlreadyHandled, DuplicateEvent
 
@@ -68,25 +68,6 @@ log = logging.getLogger(__name__)
 
 PERMANENT_ERRORS = (ValidationFailed, BadRequest)
 TRANSIENT_BACKOFF_MAX = 30.0      # seconds between tries while the database or broker is away
-
-
-class CrmQueueConsumer(WatchedConsumer, QueueConsumer):
-    """nameko's QueueConsumer, but a message that cannot be decoded goes to its provider's
-    ``on_decode_error(message, exc)`` (kombu would otherwise raise in the consuming thread)."""
-
-    def get_consumers(self, consumer_cls, channel):
-        consumers = super().get_consumers(consumer_cls, channel)
-        for provider, consumer in self._consumers.items():
-            consumer.on_decode_error = partial(self._decode_error, provider)
-        return consumers
-
-    def _decode_error(self, provider, message, exc):
-        handle = getattr(provider, "on_decode_error", None)
-        if handle is None:
-            log.error("undecodable message on %s dropped: %r", getattr(provider, "queue", None), exc)
-            self.ack_message(message)
-            return
-        self.container.spawn_managed_thread(partial(handle, message, exc), identifier="decode-error")
 
 
 class _UnconfirmedPublisher(Responder.publisher_cls):

@@ -7,6 +7,7 @@ from crm_kit.records.schemas import api_schemas
 from crm_kit.runtime.dependencies import Database
 from crm_kit.runtime.service import CrmService
 from services.customers import schemas
+from services.customers.entrypoints.billing_facts import BillingFactsEntrypoints
 from services.customers.entrypoints.follow_ups import FollowUpsEntrypoints
 from services.customers.entrypoints.imports import ImportsEntrypoints
 from services.customers.entrypoints.merge import MergeEntrypoints
@@ -17,7 +18,7 @@ from services.customers.models import Base
 
 
 class CustomersService(RecordsEntrypoints, PoolsEntrypoints, FollowUpsEntrypoints, MergeEntrypoints,
-                       ImportsEntrypoints, SalesFactsEntrypoints, CrmService):
+                       ImportsEntrypoints, SalesFactsEntrypoints, BillingFactsEntrypoints, CrmService):
     name = "customers"
     db = Database(Base)
     # every schema of schemas/ (public names: CustomerOut -> Customer), and the kit's history and team schemas

@@ -6,7 +6,8 @@ an ``OrgChart`` (``services.sales.domain.org``) fetched over RPC from ``gateway.
 the kit's deadline (``crm_kit.runtime.rpc_client.ServiceRpc``: a gateway that does not answer is a
 503, ``ServiceUnavailable``) -- and kept for ``SALES_ORG_CHART_TTL_SECONDS`` (default 5) per
 process, so a burst of submissions asks once and a user moved or disabled counts within seconds.
-It is called only by the use cases that need it (``self.org()``), never on every request.
+It is called only by the use cases that need it (``self.org()``; ``self.org(knowing=[ids])`` when the
+request names users or departments the chart must know), never on every request.
 """
 from __future__ import annotations
 
@@ -36,16 +37,19 @@ class OrgDirectory(ServiceRpc):
         proxy = super().get_dependency(worker_ctx)
         principal = (getattr(worker_ctx, "context_data", None) or {}).get(PRINCIPAL_KEY) or {}
         caller = principal.get("user_id") if principal.get("role") != "system" else None
-        return lambda: self.chart(lambda: proxy.org_chart(), caller)
+        return lambda knowing=(): self.chart(lambda: proxy.org_chart(), caller, knowing)
 
-    def chart(self, fetch, caller: str | None = None) -> OrgChart:
+    def chart(self, fetch, caller: str | None = None, knowing=()) -> OrgChart:
         """The cached chart while it is fresh, else ``fetch()`` (one fetch at a time per process; a
         failed fetch raises, the stale chart is not served past its time). A chart that does not know
-        the caller is not fresh: a user created a moment ago (and those created with them) counts at
-        once, not after the TTL."""
+        the caller, or one of the users or departments the request names (``self.org(knowing=[...])``),
+        is not fresh: a user or department created a moment ago counts at once, not after the TTL (an id
+        the fresh chart does not know either is the use case's to refuse)."""
+        wanted = {caller, *knowing} - {None, ""}
+
         def fresh():
             return (self._chart is not None and time.monotonic() - self._fetched_at < self.ttl
-                    and (caller is None or caller in self._chart.users))
+                    and all(i in self._chart.users or i in self._chart.departments for i in wanted))
         if fresh():
             return self._chart
         with self._lock:

@@ -73,8 +73,17 @@ class Outage:
         except AssertionError:
             gone = [f"{n}-{r}" for n, r in self.topo.instances() if self.topo.pid(n, r) is None]
             raise AssertionError(f"/readyz not ok within {timeout:.0f} s of the repair: {said[-1]}; "
-                                 f"processes gone: {gone or 'none'}\n" + self._last_complaints()) from None
+                                 f"processes gone: {gone or 'none'}\n" + self._last_complaints()
+                                 + "".join(self._last_words(g) for g in gone)) from None
         self.ready_after = time.monotonic() - self.repaired_at
+
+    def _last_words(self, instance: str, lines: int = 60) -> str:
+        """What a process that is gone printed last outside its JSON log (its stderr: the traceback
+        that ended it), whole."""
+        name, _, replica = instance.rpartition("-")
+        raw = [line for line in self.topo.log(name, int(replica)).splitlines() if not line.startswith("{")]
+        return f"\n--- {instance}: the last {lines} lines it printed outside its JSON log ---\n" + \
+            "\n".join(raw[-lines:])
 
     def _last_complaints(self, per_process: int = 4) -> str:
         """The last warnings and errors each process logged since the test began: what a wait that

@@ -191,6 +191,18 @@ class Platform:
                     proc.kill()
         self.procs = {}
 
+    def halt(self, name: str, sig: int = signal.SIGTERM) -> None:
+        """Stop one process (every replica): SIGTERM lets it finish its workers, SIGKILL does not."""
+        for proc in self.procs.pop(name, []):
+            if proc.poll() is None:
+                proc.send_signal(sig)
+            proc.wait(30)
+
+    def resume(self, name: str) -> None:
+        """Start a halted process again and wait until it is ready."""
+        self.spawn(name)
+        self.wait_ready()
+
     def destroy(self) -> None:
         self.stop()
         delete_vhost(self.vhost)

@@ -34,7 +34,8 @@ CUSTOMER = {"customer": {"id": "C1", "name": "Keller Logistik", "source_lead_id"
 LEAD = {"id": "L1", "name": "Maria Keller", "status": "converted"}
 OPPORTUNITIES = {"items": [{"id": "O1", "stage": "proposal"}], "next_cursor": None}
 ORDERS = {"items": [{"id": "SO1", "number": "SO-2026-000001"}], "next_cursor": None}
-NOT_PROVIDED = ["open_receivables", "tickets"]
+RECEIVABLES = {"items": [{"id": "R1", "status": "overdue", "outstanding_amount": "120.00"}]}
+NOT_PROVIDED = ["tickets"]
 
 
 class Service:
@@ -70,7 +71,7 @@ def gateway(make_db, monkeypatch):
     gw.customers = Service(customer_overview=CUSTOMER)
     gw.leads = Service(get_lead=LEAD, list_lead_follow_ups={"items": [{"id": "LF1"}], "next_cursor": None})
     gw.sales = Service(customer_opportunities=OPPORTUNITIES, list_orders=ORDERS)
-    gw.billing, gw.support = Service(), Service()
+    gw.billing, gw.support = Service(customer_receivables=RECEIVABLES), Service()
     return gw
 
 
@@ -95,15 +96,18 @@ def test_every_part_that_answers_is_in_the_page(gateway):
                                            ("list_orders", {"query": {"customer_id": "C1", "limit": 10}})]
     assert page["open_opportunities"]["items"] == OPPORTUNITIES["items"]
     assert page["recent_orders"]["items"] == ORDERS["items"]
+    assert gateway.billing.calls == [("customer_receivables", {"customer_id": "C1", "limit": 10})]
+    assert page["open_receivables"] == {"available": True, "items": RECEIVABLES["items"], "reason": None,
+                                        "detail": None}
     assert page["unavailable"] == NOT_PROVIDED
 
 
 def test_the_parts_no_service_provides_yet_are_marked_so_and_nothing_is_made_up(gateway):
     _, page, _ = get(gateway)
-    for name, service in zip(NOT_PROVIDED, ("billing", "support")):
+    for name, service in zip(NOT_PROVIDED, ("support",)):
         assert page[name]["available"] is False and page[name]["items"] is None
         assert page[name]["reason"] == "not_provided" and service in page[name]["detail"]
-    assert gateway.billing.calls == gateway.support.calls == []
+    assert gateway.support.calls == []
 
 
 def test_a_hung_service_leaves_its_parts_unavailable_within_the_deadline(gateway):

@@ -25,7 +25,7 @@ from services.billing.application.numbers import take_number
 from services.billing.domain import payments as rules
 from services.billing.domain.numbering import PAYMENT_PREFIX
 from services.billing.domain.receivables import money
-from services.billing.domain.review import require_review
+from services.billing.domain.review import require_another_reviewer, require_review
 from services.billing.events.payments import PAYMENT_CONFIRMED, PAYMENT_REJECTED, PAYMENT_SUBMITTED
 from services.billing.events.receivables import RECEIVABLE_SETTLED
 from services.billing.models import Payment, Receivable
@@ -76,6 +76,7 @@ def confirm_payment(uow: UnitOfWork, principal: Principal, payment_id: str) -> d
     with uow:
         session = uow.session
         payment, receivable = for_review(session, principal, payment_id, "confirm")
+        require_another_reviewer(principal, payment.submitted_by, "confirm", SUBJECT)
         book = load_book(session, receivable)
         book.confirm(payment.id)
         now = utcnow()

@@ -34,3 +34,14 @@ def require_review(principal: Principal | None, department_id: str | None, actio
     if not may_review(principal, department_id):
         raise Forbidden(f"Only finance (or an administrator) may {action.replace('_', ' ')} a {resource}.",
                         {"action": action})
+
+
+def require_another_reviewer(principal: Principal | None, submitted_by: str | None, action: str,
+                             resource: str) -> None:
+    """Four eyes: finance does not confirm money it recorded itself (the seed's 回款审批 is someone
+    checking what a colleague entered). Administrators are not held to it (a company whose only
+    finance person is its admin can still work); rejecting one's own entry is allowed (it moves no money)."""
+    if (principal is not None and is_finance(principal) and submitted_by is not None
+            and submitted_by == principal.user_id):
+        raise Forbidden(f"A {resource} you recorded yourself is reviewed by someone else: you may not "
+                        f"{action.replace('_', ' ')} it.", {"action": action, "reason": "own_entry"})

@@ -172,3 +172,19 @@ def test_a_payment_in_the_future_or_of_an_unknown_instalment_is_refused(db):
     with pytest.raises(ValidationFailed):
         payments.submit_payment(db.uow(), OWNER, {"receivable_id": receivable["id"], "amount": "1.001",
                                                   "paid_at": paid_at(), "method": "wire", "reviewer_id": "fin-1"})
+
+
+def test_finance_does_not_confirm_a_payment_it_recorded_itself(db):
+    """Four eyes: another finance user (or an admin) confirms it; rejecting one's own entry is allowed."""
+    receivable = open_receivable(db)
+    colleague = type(FINANCE)("fin-3", "finance", "d1", ("d1", "d1a"))
+    own = _pay(db, receivable["id"], "100.00", principal=FINANCE)
+    with pytest.raises(Forbidden) as refused:
+        payments.confirm_payment(db.uow(), FINANCE, own["id"])
+    assert refused.value.extra["reason"] == "own_entry" and "someone else" in str(refused.value)
+    assert payments.get_payment(db.uow(), FINANCE, own["id"])["status"] == "pending_review"   # nothing moved
+    assert payments.confirm_payment(db.uow(), colleague, own["id"])["status"] == "confirmed"
+    mistake = _pay(db, receivable["id"], "50.00", principal=FINANCE)
+    assert payments.reject_payment(db.uow(), FINANCE, mistake["id"], "Typed twice")["status"] == "rejected"
+    by_admin = _pay(db, receivable["id"], "20.00", principal=ADMIN)
+    assert payments.confirm_payment(db.uow(), ADMIN, by_admin["id"])["status"] == "confirmed"

@@ -357,3 +357,22 @@ def test_the_org_chart_is_fetched_again_for_a_caller_it_does_not_know():
     assert set(directory.chart(fetch, "u1").users) == {"u1"} and len(fetches) == 1     # cached
     assert set(directory.chart(fetch, "u2").users) == {"u1", "u2"} and len(fetches) == 2
     assert set(directory.chart(fetch, None).users) == {"u1", "u2"} and len(fetches) == 2
+
+
+def test_the_org_chart_is_fetched_again_for_a_user_or_department_the_request_names():
+    """A target set for a user (or department) created a moment ago: the chart is asked again for it."""
+    directory = OrgDirectory(ttl=60)
+    answers = [{"users": [{"id": "admin", "role": "admin"}], "departments": [{"id": "d1"}]},
+               {"users": [{"id": "admin", "role": "admin"}, {"id": "u9", "role": "member"}],
+                "departments": [{"id": "d1"}, {"id": "d2", "parent_id": "d1"}]}]
+    fetches = []
+
+    def fetch():
+        fetches.append(1)
+        return answers[min(len(fetches), 2) - 1]
+
+    assert directory.chart(fetch, "admin", ("d1",)).departments == {"d1": None}
+    assert set(directory.chart(fetch, "admin", ("u9",)).users) == {"admin", "u9"} and len(fetches) == 2
+    assert "d2" in directory.chart(fetch, "admin", ("d2",)).departments and len(fetches) == 2   # known now
+    directory.chart(fetch, "admin", ("nobody",))        # unknown to the fresh chart too: asked, then refused
+    assert len(fetches) == 3
