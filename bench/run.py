@@ -404,6 +404,8 @@ def main() -> int:
         subprocess.run([sys.executable, "-m", "bench.sales_orders"], cwd=ROOT, check=False)
         # opportunity kanban and lists at a million opportunities
         subprocess.run([sys.executable, "-m", "bench.sales_opportunities"], cwd=ROOT, check=False)
+        # the lead-to-cash chain across five processes at a fixed offered rate (bench/lead_to_cash.py)
+        subprocess.run([sys.executable, "-m", "bench.lead_to_cash"], cwd=ROOT, check=False)
     if failed:
         return 1
     return 1 if STRICT and (errors or below) else 0

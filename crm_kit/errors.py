@@ -126,6 +126,8 @@ class Conflict(CrmError):
 class InvalidState(Conflict):
     """An action not allowed in the record's current state."""
     slug = "invalid-state"
+    # allowed_actions: what the state allows instead; allowed_until: the end of a window that closed
+    public = Conflict.public + ("allowed_actions", "allowed_until")
 
     @classmethod
     def for_action(cls, resource: str, action: str, current: str) -> "InvalidState":

@@ -13,8 +13,11 @@ services own, each ``{"available", "data" | "items", "reason", "detail"}``:
   ``list_orders`` filtered by the customer, newest first), within the caller's data scope;
 - ``open_receivables`` (billing: ``customer_receivables``, those still being collected, the soonest
   due first), within the caller's data scope (finance: its departments');
-- ``tickets`` (support): support provides no such RPC yet, so this part is ``not_provided`` (nothing
-  is called, no data is made up). When one comes, its part here names the call (:data:`PARTS`).
+- ``tickets`` (support: ``customer_tickets``, open ones first, then the newest), within the caller's
+  data scope (support's: group membership, the creator, the customer's owner).
+
+A part whose service has no such call says ``not_provided`` (nothing is called, no data is made up):
+its ``Part`` names no ``call`` (:data:`PARTS`).
 
 ``unavailable`` lists the parts that are not (the answer says which). Every call carries the
 caller's principal: each service answers within the caller's data scope.
@@ -69,7 +72,9 @@ PARTS = (
     Part("open_receivables", "billing", "items",
          call=lambda services, customer: services.billing.customer_receivables(
              customer_id=customer["id"], limit=RECENT)["items"]),
-    Part("tickets", "support", "items", missing="The support service does not provide a customer's tickets yet."),
+    Part("tickets", "support", "items",
+         call=lambda services, customer: services.support.customer_tickets(
+             customer_id=customer["id"], limit=RECENT)["items"]),
 )
 
 

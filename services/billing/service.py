@@ -1,6 +1,7 @@
 """The billing nameko service: its dependencies and API schemas (here), and its entrypoints, by
 subject, in ``entrypoints/`` (thin adapters from RPC / events / jobs to ``application``).
-Billing: receivables with payment plans, payments under finance review, refunds."""
+Billing: receivables with payment plans, payments under finance review, refunds, invoices, dunning and
+the aging report."""
 from __future__ import annotations
 
 from crm_kit.records import audit

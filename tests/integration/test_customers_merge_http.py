@@ -84,11 +84,10 @@ def test_the_overview_gathers_every_part(platform, pair, merged):
     assert page["deal"]["deal_status"] == "prospect" and page["deal"]["summary"]["outstanding"] == "0.00"
     assert page["source_lead"]["data"]["id"] == pair["lead"]["id"]
     assert page["source_lead_follow_ups"] == {"available": True, "items": [], "reason": None, "detail": None}
-    # sales and billing answer (nothing for this customer)
-    for name in ("open_opportunities", "recent_orders", "open_receivables"):
+    # sales, billing and support answer (nothing for this customer)
+    for name in ("open_opportunities", "recent_orders", "open_receivables", "tickets"):
         assert page[name] == {"available": True, "items": [], "reason": None, "detail": None}
-    assert page["tickets"]["available"] is False and page["tickets"]["reason"] == "not_provided"
-    assert page["unavailable"] == ["tickets"]
+    assert page["unavailable"] == []
 
 
 def test_the_overview_marks_a_hung_service_unavailable_within_the_deadline(platform, pair, merged):

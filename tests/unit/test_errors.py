@@ -184,7 +184,8 @@ CONFLICT_PUBLIC = {"errors", "current_state", "action", "existing_id", "field", 
 EXPECTED_PUBLIC = {
     CrmError: {"errors"}, BadRequest: {"errors", "reason"}, ValidationFailed: {"errors"},
     Unauthorized: {"errors", "reason"}, Forbidden: {"errors", "action"}, NotFound: {"errors"},
-    Conflict: CONFLICT_PUBLIC, InvalidState: CONFLICT_PUBLIC, Duplicate: CONFLICT_PUBLIC, StaleVersion: CONFLICT_PUBLIC,
+    Conflict: CONFLICT_PUBLIC, InvalidState: CONFLICT_PUBLIC | {"allowed_actions", "allowed_until"},
+    Duplicate: CONFLICT_PUBLIC, StaleVersion: CONFLICT_PUBLIC,
     LimitExceeded: CONFLICT_PUBLIC | {"limit", "max", "current", "available_at"},
     TooManyRequests: {"errors", "retry_after", "limit"}, ServiceUnavailable: {"errors", "service", "retry_after"},
 }

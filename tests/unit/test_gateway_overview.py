@@ -35,7 +35,7 @@ LEAD = {"id": "L1", "name": "Maria Keller", "status": "converted"}
 OPPORTUNITIES = {"items": [{"id": "O1", "stage": "proposal"}], "next_cursor": None}
 ORDERS = {"items": [{"id": "SO1", "number": "SO-2026-000001"}], "next_cursor": None}
 RECEIVABLES = {"items": [{"id": "R1", "status": "overdue", "outstanding_amount": "120.00"}]}
-NOT_PROVIDED = ["tickets"]
+TICKETS = {"items": [{"id": "T1", "number": "TK-2026-000001", "status": "in_progress"}]}
 
 
 class Service:
@@ -71,7 +71,7 @@ def gateway(make_db, monkeypatch):
     gw.customers = Service(customer_overview=CUSTOMER)
     gw.leads = Service(get_lead=LEAD, list_lead_follow_ups={"items": [{"id": "LF1"}], "next_cursor": None})
     gw.sales = Service(customer_opportunities=OPPORTUNITIES, list_orders=ORDERS)
-    gw.billing, gw.support = Service(customer_receivables=RECEIVABLES), Service()
+    gw.billing, gw.support = Service(customer_receivables=RECEIVABLES), Service(customer_tickets=TICKETS)
     return gw
 
 
@@ -99,15 +99,18 @@ def test_every_part_that_answers_is_in_the_page(gateway):
     assert gateway.billing.calls == [("customer_receivables", {"customer_id": "C1", "limit": 10})]
     assert page["open_receivables"] == {"available": True, "items": RECEIVABLES["items"], "reason": None,
                                         "detail": None}
-    assert page["unavailable"] == NOT_PROVIDED
+    assert gateway.support.calls == [("customer_tickets", {"customer_id": "C1", "limit": 10})]
+    assert page["tickets"] == {"available": True, "items": TICKETS["items"], "reason": None, "detail": None}
+    assert page["unavailable"] == []
 
 
-def test_the_parts_no_service_provides_yet_are_marked_so_and_nothing_is_made_up(gateway):
-    _, page, _ = get(gateway)
-    for name, service in zip(NOT_PROVIDED, ("support",)):
-        assert page[name]["available"] is False and page[name]["items"] is None
-        assert page[name]["reason"] == "not_provided" and service in page[name]["detail"]
-    assert gateway.support.calls == []
+def test_a_part_no_service_provides_yet_is_marked_so_and_nothing_is_made_up(gateway):
+    missing = overview.Part("tickets", "support", "items", missing="The support service does not provide it yet.")
+    parts = tuple(p for p in overview.PARTS if p.name != "tickets") + (missing,)
+    page = overview.customer_overview(gateway, ADMIN, "C1", parts)
+    assert page["tickets"]["available"] is False and page["tickets"]["items"] is None
+    assert page["tickets"]["reason"] == "not_provided" and "support" in page["tickets"]["detail"]
+    assert page["unavailable"] == ["tickets"] and gateway.support.calls == []
 
 
 def test_a_hung_service_leaves_its_parts_unavailable_within_the_deadline(gateway):
@@ -118,7 +121,7 @@ def test_a_hung_service_leaves_its_parts_unavailable_within_the_deadline(gateway
     for name in ("source_lead", "source_lead_follow_ups"):
         assert page[name]["available"] is False and page[name]["reason"] == "not_answered"
     assert page["source_lead"]["data"] is None and page["source_lead_follow_ups"]["items"] is None
-    assert page["unavailable"] == ["source_lead", "source_lead_follow_ups", *NOT_PROVIDED]
+    assert page["unavailable"] == ["source_lead", "source_lead_follow_ups"]
     assert page["customer"]["id"] == "C1"                              # the rest of the page is there
 
 

@@ -34,6 +34,16 @@ from tests.unit.billing.permission_matrix import (
 )
 from tests.unit.conftest import ADMIN
 from tests.unit.sales.permission_matrix import NOT_LISTED, SALES_OPERATIONS, UNOWNED_LISTS, WITHOUT_TEAM, SalesWorld
+from tests.unit.support.permission_matrix import (
+    SUPPORT_EXPECTED,
+    SUPPORT_NOT_LISTED,
+    SUPPORT_OPERATIONS,
+    SUPPORT_ROLE_EXPECTED,
+    SUPPORT_ROLES,
+    SUPPORT_UNOWNED_LISTS,
+    SUPPORT_WITHOUT_TEAM,
+    SupportWorld,
+)
 
 OWNER = Principal("owner-1", "member", "d1a", ("d1a",))
 ROLES = {
@@ -46,6 +56,7 @@ ROLES = {
     "member_team_read_write": Principal("writer-1", "member", "d2", ("d2",)),
     "unrelated_member": Principal("stranger-1", "member", "d1a", ("d1a",)),
     **FINANCE_ROLES,
+    **SUPPORT_ROLES,
 }
 
 # role -> outcome per kind of operation: read, write, manage (assign a lead: admins, managers in scope,
@@ -62,9 +73,11 @@ EXPECTED = {
     "member_team_read_write": ("ok", "ok", "403", "403", "403"),
     "unrelated_member": ("404", "404", "404", "404", "404"),
     **FINANCE_EXPECTED,
+    **SUPPORT_ROLE_EXPECTED,
 }
 # per resource, roles whose outcomes differ there (finance in billing)
 EXPECTED_IN = {resource: BILLING_EXPECTED for resource in BILLING_OPERATIONS}
+EXPECTED_IN.update({resource: SUPPORT_EXPECTED for resource in SUPPORT_OPERATIONS})
 assert set(EXPECTED) == set(ROLES)
 
 
@@ -75,7 +88,7 @@ def listed(result: dict, ident: str):
 
 
 # -- fixtures: one record, shared as described above ---------------------------------
-class World(SalesWorld, BillingWorld):
+class World(SalesWorld, BillingWorld, SupportWorld):
     OWNER = OWNER
 
     def __init__(self, make_db):
@@ -195,6 +208,7 @@ OPERATIONS = {
 
 OPERATIONS.update(SALES_OPERATIONS)
 OPERATIONS.update(BILLING_OPERATIONS)
+OPERATIONS.update(SUPPORT_OPERATIONS)
 CASES = [(resource, op, role) for resource, ops in OPERATIONS.items() for op in ops for role in ROLES]
 
 
@@ -214,7 +228,7 @@ def test_permission_matrix(make_db, resource, op, role):
     ident = getattr(world, resource)()
     kind, run = OPERATIONS[resource][op]
     expected = EXPECTED_IN.get(resource, {}).get(role, EXPECTED[role])[KINDS.index(kind)]
-    if resource in WITHOUT_TEAM | BILLING_WITHOUT_TEAM and role.startswith("member_team"):
+    if resource in WITHOUT_TEAM | BILLING_WITHOUT_TEAM | SUPPORT_WITHOUT_TEAM and role.startswith("member_team"):
         expected = "404"                 # no team: a team role is an unrelated member here
     assert outcome(lambda: run(world, ROLES[role], ident)) == expected
 
@@ -251,14 +265,15 @@ def _list_functions():
 
 def test_every_list_use_case_starts_from_a_scoped_query():
     """A list use case must call ``scoped_select`` (or fetch its parent with
-    ``get_for_read``, or delegate to a kit use case that does). Lead pools have no owner:
-    their scope is membership (``pool_scope_clause``, ``services/leads/application/access.py``)."""
-    allowed = {"scoped_select", "get_for_read", "list_team", "pool_scope_clause"}
+    ``get_for_read``, or delegate to a kit use case that does, or to billing's ``list_in_scope``, which
+    starts from ``scoped_select``). Lead pools have no owner: their scope is membership
+    (``pool_scope_clause``, ``services/leads/application/access.py``)."""
+    allowed = {"scoped_select", "get_for_read", "list_team", "pool_scope_clause", "list_in_scope"}
     offenders = []
     for path, fn in _list_functions():
         called = {n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", None)
                   for n in ast.walk(fn) if isinstance(n, ast.Call)}
-        if not called & allowed and fn.name not in UNOWNED_LISTS:
+        if not called & allowed and fn.name not in UNOWNED_LISTS | SUPPORT_UNOWNED_LISTS.keys():
             offenders.append(f"{path.relative_to(REPO_ROOT)}:{fn.name}")
     assert not offenders, f"list use cases without a data scope: {offenders}"
 
@@ -284,6 +299,6 @@ def test_every_owned_model_has_a_list_covered_by_the_matrix():
             cls = mapper.class_
             if "owner_id" in mapper.columns or hasattr(cls, "__scope_parent__"):
                 owned.add(cls.__audit_entity__ if hasattr(cls, "__audit_entity__") else cls.__name__.lower())
-    owned -= set(NOT_LISTED) | set(BILLING_NOT_LISTED)
+    owned -= set(NOT_LISTED) | set(BILLING_NOT_LISTED) | set(SUPPORT_NOT_LISTED)
     assert owned <= {r for r, ops in OPERATIONS.items() if "list" in ops}, (
         f"models with data scopes missing from the permission matrix: {owned - set(OPERATIONS)}")

@@ -22,6 +22,7 @@ from sqlalchemy import and_, or_, select
 
 from crm_kit.context import Principal
 from crm_kit.errors import Forbidden
+from crm_kit.records.batches import keyset_batches
 from crm_kit.records.db import utcnow
 from crm_kit.records.schemas import load
 from crm_kit.records.scopes import scope_clause
@@ -73,23 +74,13 @@ def mark_overdue_receivables(uow: UnitOfWork, as_of: dt.datetime | None = None, 
         and_(Receivable.overdue_at.is_(None), Receivable.due_date < today), Receivable.id.in_(late_instalments)),
         scope_clause(Receivable, principal, finance_clause(Receivable, principal)))
     marked, instalments, events = [], 0, Counter()
-    after = ""
-    while True:
-        with uow:
-            session = uow.session
-            batch = session.scalars(select(Receivable).where(candidates, Receivable.id > after)
-                                    .order_by(Receivable.id).limit(batch_size)).all()
-            if not batch:
-                break
-            after = batch[-1].id
-            uow.audit_action("mark_overdue")
-            for receivable in batch:
-                found = _judge(uow, receivable, as_of)
-                instalments += found[1]
-                if found[0]:
-                    marked.append(receivable.id)
-                    events[RECEIVABLE_OVERDUE.name] += 1
-            uow.commit()
+    for _, batch in keyset_batches(uow, Receivable, candidates, batch_size, action="mark_overdue"):
+        for receivable in batch:
+            found = _judge(uow, receivable, as_of)
+            instalments += found[1]
+            if found[0]:
+                marked.append(receivable.id)
+                events[RECEIVABLE_OVERDUE.name] += 1
     return {"as_of": as_of, "count": len(marked), "receivable_ids": marked[:MAX_LISTED], "instalments": instalments,
             "events": dict(events)}
 

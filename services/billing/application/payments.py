@@ -15,11 +15,9 @@ from crm_kit.errors import ValidationFailed
 from crm_kit.ids import new_id
 from crm_kit.records import audit
 from crm_kit.records.db import utcnow
-from crm_kit.records.pagination import paginate
 from crm_kit.records.schemas import load
-from crm_kit.records.scopes import scoped_select
 from crm_kit.runtime.uow import UnitOfWork
-from services.billing.application.access import finance_clause, for_read, for_write
+from services.billing.application.access import finance_clause, for_read, for_write, list_in_scope
 from services.billing.application.books import figures, load_book, write_back
 from services.billing.application.numbers import take_number
 from services.billing.domain import payments as rules
@@ -117,14 +115,8 @@ def get_payment(uow: UnitOfWork, principal: Principal, payment_id: str) -> dict:
 def list_payments(uow: UnitOfWork, principal: Principal, query: dict | None = None) -> dict:
     """Payments in scope (finance: its departments'), newest first; filters: status, receivable,
     order, customer, reviewer."""
-    query = load(_query, query or {})
-    stmt = scoped_select(Payment, principal, finance_clause(Payment, principal))
-    for name in ("status", "receivable_id", "order_id", "customer_id", "reviewer_id"):
-        if query.get(name) is not None:
-            stmt = stmt.where(getattr(Payment, name) == query[name])
-    with uow:
-        rows, next_cursor = paginate(uow.session, stmt, Payment.id, query["limit"], query["cursor"])
-        return {"items": [dump(p) for p in rows], "next_cursor": next_cursor}
+    return list_in_scope(uow, principal, Payment, load(_query, query or {}),
+                         ("status", "receivable_id", "order_id", "customer_id", "reviewer_id"), dump)
 
 
 def payment_history(uow: UnitOfWork, principal: Principal, payment_id: str, query: dict | None = None) -> dict:

@@ -6,23 +6,32 @@ The event handlers are idempotent: the inbox drops a redelivered event, and the 
 ``order_id`` makes a second ``order_approved`` of one order (or one heard after its
 ``order_cancelled``, which opens it closed) change nothing. A cancellation heard once something
 is paid leaves the receivable as it is (its audit entry says why): finance refunds first.
+
+A plan prepared on the order (``order_approved``'s ``payment_plan``) becomes the receivable's live
+plan as it opens (``plans.apply_plan``; due on its last instalment), audited with its origin
+(``plan_origin: from_order``); one that does not add up to the receivable (a producer's bug) is left
+out and audited (``plan_refused``: the difference), the receivable opening on its terms. The owner
+is the newest heard of (``order_events.note_owner``: an owner change heard before the approval wins
+over the approval's owner when it is newer).
 """
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from crm_kit.context import Principal
+from crm_kit.errors import ValidationFailed
 from crm_kit.ids import new_id
 from crm_kit.records import audit
 from crm_kit.records.db import utcnow
-from crm_kit.records.pagination import paginate
 from crm_kit.records.schemas import load
-from crm_kit.records.scopes import scoped_select
 from crm_kit.runtime.uow import UnitOfWork
-from services.billing.application.access import finance_clause, for_read, for_write
+from services.billing.application.access import finance_clause, for_read, for_write, list_in_scope
 from services.billing.application.books import figures, load_book, write_back
 from services.billing.application.customer_events import current_customer_id
+from services.billing.application.order_events import note_owner
+from services.billing.application.plans import apply_plan
 from services.billing.domain import payments as payment_rules
+from services.billing.domain import plans as plan_rules
 from services.billing.domain import receivables as rules
 from services.billing.domain.review import require_review
 from services.billing.events.payments import PAYMENT_REJECTED
@@ -74,13 +83,34 @@ def open_receivable(uow: UnitOfWork, order: dict) -> str | None:
             uow.commit()
             return None
         now = utcnow()
-        receivable = _new(session, order, now)
+        owner_id, department_id, _ = note_owner(session, order["id"], order["owner_id"], order["department_id"],
+                                                order["occurred_at"])
+        receivable = _new(session, order, now, owner_id=owner_id, department_id=department_id)
         session.flush()
+        if order.get("payment_plan"):
+            _plan_from_order(uow, receivable, order, now)
+            session.flush()
         uow.emit(RECEIVABLE_OPENED, receivable, occurred_at=now)
         if receivable.status == rules.PAID:
             uow.emit(RECEIVABLE_SETTLED, receivable, occurred_at=now)
         uow.commit()
         return receivable.id
+
+
+def _plan_from_order(uow: UnitOfWork, receivable: Receivable, order: dict, now) -> None:
+    plan = [{"amount": item["amount"], "due_date": item["due_date"],
+             "remind_days_before": item.get("remind_days_before")} for item in order["payment_plan"]]
+    try:
+        items = plan_rules.numbered(plan, receivable.amount, receivable.currency)
+    except ValidationFailed as exc:
+        uow.audit_record(SUBJECT, receivable.id, {"plan_origin": [None, "from_order"], "plan_refused": [
+            None, {"reason": exc.detail, "instalments": len(plan)}]}, action="plan_refused")
+        return
+    apply_plan(uow.session, receivable, items, now)
+    uow.audit_record(SUBJECT, receivable.id, {"plan_origin": [None, "from_order"], "plan": [None, {
+        "order_id": order["id"], "order_number": order["number"], "revision": receivable.plan_revision,
+        "instalments": [{"number": i["number"], "amount": str(i["amount"]), "due_date": i["due_date"].isoformat()}
+                        for i in items]}]}, action="plan")
 
 
 def close_for_cancelled_order(uow: UnitOfWork, order: dict) -> str | None:
@@ -135,15 +165,9 @@ def list_receivables(uow: UnitOfWork, principal: Principal, query: dict | None =
     """Receivables in scope (finance: its departments'), newest first; filters: status, customer,
     order, owner, due before a day."""
     query = load(_query, query or {})
-    stmt = scoped_select(Receivable, principal, finance_clause(Receivable, principal))
-    for name in ("status", "customer_id", "order_id", "owner_id"):
-        if query.get(name) is not None:
-            stmt = stmt.where(getattr(Receivable, name) == query[name])
-    if query.get("due_before") is not None:
-        stmt = stmt.where(Receivable.due_date < query["due_before"])
-    with uow:
-        rows, next_cursor = paginate(uow.session, stmt, Receivable.id, query["limit"], query["cursor"])
-        return {"items": [dump(r) for r in rows], "next_cursor": next_cursor}
+    due = [Receivable.due_date < query["due_before"]] if query.get("due_before") is not None else []
+    return list_in_scope(uow, principal, Receivable, query, ("status", "customer_id", "order_id", "owner_id"),
+                         dump, *due)
 
 
 def receivable_history(uow: UnitOfWork, principal: Principal, receivable_id: str, query: dict | None = None) -> dict:

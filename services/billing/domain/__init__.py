@@ -8,5 +8,8 @@ passed in (``as_of``).
   outstanding, each instalment's share) is derived from the payments, never kept by hand;
 - ``overdue``: the overdue and the instalment-reminder rules of the timers;
 - ``review``: who reviews (the ``finance`` role in its scope, admins);
-- ``numbering``: payment and refund numbers (``PAY-2026-000123``).
+- ``numbering``: payment, refund and invoice numbers (``PAY-2026-000123``, ``INV-2026-000042``);
+- ``invoices``: what may still be invoiced, the tax in a gross amount, the invoice's state machine;
+- ``dunning``: the dunning ladder and which level a due has earned on a day;
+- ``aging``: the aging buckets of what is owed, per currency.
 """

@@ -30,11 +30,13 @@ ZERO = Decimal("0.00")
 
 @dataclass(frozen=True)
 class Due:
-    """One amount owed: ``outstanding`` in ``currency`` since ``due_date`` (``key`` names it)."""
+    """One amount owed: ``outstanding`` in ``currency`` since ``due_date`` (``key`` names it);
+    ``count`` > 1: that many dues of one currency and due date, summed (the report counts each)."""
     key: str
     currency: str
     outstanding: Decimal
     due_date: dt.date
+    count: int = 1
 
 
 def days_overdue(due_date: dt.date, as_of: dt.date) -> int:
@@ -68,7 +70,14 @@ def aging(dues: Iterable[Due], as_of: dt.date) -> dict[str, dict]:
         row = report.setdefault(due.currency, _empty())
         cell = row["buckets"][bucket_of(due.due_date, as_of)]
         cell["amount"] += amount
-        cell["count"] += 1
+        cell["count"] += due.count
         row["total"] += amount
-        row["count"] += 1
+        row["count"] += due.count
     return dict(sorted(report.items()))
+
+
+def as_rows(report: dict[str, dict]) -> list[dict]:
+    """The report as a list (for the API): ``[{"currency", "total", "count", "buckets": [{"bucket",
+    "amount", "count"}, ...in BUCKETS order]}]``."""
+    return [{"currency": currency, "total": row["total"], "count": row["count"],
+             "buckets": [{"bucket": b, **row["buckets"][b]} for b in BUCKETS]} for currency, row in report.items()]

@@ -1,7 +1,9 @@
 """Dunning (催收): which reminder a due has earned on a given day.
 
 A policy is a list of levels, each an offset in days from the due date: negative before it
-(a friendly reminder), positive after it (notices of growing firmness). On a day ``as_of`` a due
+(a friendly reminder), positive after it (notices of growing firmness). The default ladder is
+``before_due`` -3, ``first_notice`` +1, ``second_notice`` +7, ``final_notice`` +30; the service reads
+its own from ``BILLING_DUNNING_LEVELS`` (``parse_levels``). On a day ``as_of`` a due
 has reached every level whose offset is at most ``as_of - due_date``. What is sent is the
 **highest level reached and not yet sent**, once: a run that catches up after a pause (the timer
 stopped for a week) sends the level the due is at now, not every level it passed on the way,
@@ -63,10 +65,33 @@ class Policy:
         return [lv.name for lv in self.levels]
 
 
+def parse_levels(text: str) -> Policy:
+    """A policy from its configuration text, ``name:offset_days`` pairs separated by commas
+    (``BILLING_DUNNING_LEVELS``, e.g. ``before_due:-3,first_notice:1,second_notice:7,final_notice:30``);
+    checked as ``Policy.of``."""
+    levels = []
+    for i, item in enumerate(part.strip() for part in (text or "").split(",") if part.strip()):
+        name, sep, offset = item.rpartition(":")
+        try:
+            days = int(offset.strip()) if sep else None
+        except ValueError:
+            days = None
+        if days is None:
+            raise ValidationFailed.from_messages(
+                {f"levels.{i}": [f"{item!r} is not name:offset_days."]}, detail="The dunning policy is invalid.")
+        levels.append({"name": name.strip(), "offset_days": days})
+    return Policy.of(levels)
+
+
+def describe(policy: Policy) -> str:
+    """The configuration text of ``policy`` (``parse_levels``' inverse)."""
+    return ",".join(f"{lv.name}:{lv.offset_days}" for lv in policy.levels)
+
+
 DEFAULT_POLICY = Policy.of([
     {"name": "before_due", "offset_days": -3},
     {"name": "first_notice", "offset_days": 1},
-    {"name": "second_notice", "offset_days": 15},
+    {"name": "second_notice", "offset_days": 7},
     {"name": "final_notice", "offset_days": 30},
 ])
 

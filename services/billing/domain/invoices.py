@@ -7,11 +7,13 @@ The rules
 ---------
 - **Never more than the order allows.** What the invoices of one order ask for together
   (``requested``, ``approved`` and ``issued`` ones; ``rejected`` and ``voided`` ones free their
-  amount) never exceeds the order's total; one requested against a payment never exceeds that
-  payment's amount less what is already invoiced against it. The refusal states the amount still
-  available.
+  amount) never exceeds the order's total (its receivable's amount); one requested against a
+  payment never exceeds that payment's amount less what is already invoiced against it. The
+  refusal is ``LimitExceeded`` (409, ``limit`` ``invoiceable_amount``, ``max`` the amount still
+  invoiceable, ``current`` the amount asked), its message stating the amount still invoiceable.
 - **Tax** is derived, never sent: ``tax = amount × rate / (100 + rate)`` rounded once to the cent,
-  half up; ``net = amount − tax``. The rate is one of ``TAX_RATES`` (China's VAT rates, in %).
+  half up (``ROUND_HALF_UP``: 0.005 goes up); ``net = amount − tax``, so tax + net is the amount to
+  the cent. The rate is one of ``TAX_RATES`` (China's VAT and levy rates, in %).
 - **Kinds:** ``general_vat`` (增值税普通发票), ``special_vat`` (增值税专用发票: the buyer's tax id,
   address and bank are required, so that the buyer can deduct it) and ``electronic``
   (电子发票). A title is always required; a tax id for ``special_vat``, and for the others when the
@@ -25,13 +27,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 
-from crm_kit.errors import InvalidState, ValidationFailed
+from crm_kit.errors import InvalidState, LimitExceeded, ValidationFailed
 
 REQUESTED, APPROVED, ISSUED, REJECTED, VOIDED = "requested", "approved", "issued", "rejected", "voided"
 STATUSES = (REQUESTED, APPROVED, ISSUED, REJECTED, VOIDED)
 HOLDING = (REQUESTED, APPROVED, ISSUED)              # the statuses whose amount counts against the order
 KINDS = ("general_vat", "special_vat", "electronic")
-TAX_RATES = (Decimal("0"), Decimal("1"), Decimal("3"), Decimal("6"), Decimal("9"), Decimal("13"))
+TAX_RATES = tuple(Decimal(r) for r in ("0", "1", "3", "5", "6", "9", "13"))
+BUYER_KINDS = ("company", "person")
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 
@@ -49,6 +52,10 @@ def transition(action: str, status: str) -> str:
     if status not in ALLOWED[action]:
         raise InvalidState.for_action("invoice", action, status)
     return NEXT[action]
+
+
+def allowed_actions(status: str) -> list[str]:
+    return [action for action, states in ALLOWED.items() if status in states]
 
 
 def tax_of(amount: Decimal, rate_percent: Decimal) -> tuple[Decimal, Decimal]:
@@ -74,10 +81,11 @@ def available(order_total: Decimal, invoices: Iterable[dict], payment: dict | No
     return max(left, Decimal("0.00"))
 
 
-def check_request(fields: dict, order_total: Decimal, invoices: Iterable[dict], payment: dict | None = None) -> dict:
+def check_request(fields: dict, order_total: Decimal, invoices: Iterable[dict], payment: dict | None = None,
+                  currency: str = "") -> dict:
     """The request's fields checked (the rules above); returns them with ``tax_amount`` and
     ``net_amount``. ``ValidationFailed`` names each field at fault; an amount beyond what is
-    available states what is."""
+    available is ``LimitExceeded`` stating what is (``check_within``)."""
     errors: dict[str, list[str]] = {}
     amount = Decimal(fields["amount"])
     rate = Decimal(fields["tax_rate"])
@@ -99,11 +107,27 @@ def check_request(fields: dict, order_total: Decimal, invoices: Iterable[dict], 
                 errors[name] = ["Required for a special VAT invoice."]
     if errors:
         raise ValidationFailed.from_messages(errors)
-    left = available(order_total, invoices, payment)
-    if amount > left:
-        what = "the payment" if payment is not None else "the order"
-        raise ValidationFailed.from_messages(
-            {"amount": [f"Exceeds what {what} still allows: {left} may be invoiced."]},
-            detail=f"The invoice amount {amount} exceeds the {left} that {what} still allows.")
+    check_within(amount, order_total, invoices, payment, currency)
     tax, net = tax_of(amount, rate)
     return {**fields, "amount": amount, "tax_rate": rate, "tax_amount": tax, "net_amount": net}
+
+
+def check_within(amount: Decimal, order_total: Decimal, invoices: Iterable[dict], payment: dict | None = None,
+                 currency: str = "") -> None:
+    """``LimitExceeded`` when ``amount`` is above what may still be invoiced, e.g. ``The invoice of
+    600.00 CNY is above what the order still allows: 400.00 CNY may be invoiced (600.00 CNY of its
+    1000.00 CNY already requested or issued).``"""
+    invoices = list(invoices)
+    left = available(order_total, invoices, payment)
+    if amount <= left:
+        return
+    unit = f" {currency}" if currency else ""
+    if payment is not None:
+        held = invoiced(invoices, payment["id"])
+        whole, what = Decimal(payment["amount"]), "the payment"
+    else:
+        held, whole, what = invoiced(invoices), Decimal(order_total), "the order"
+    raise LimitExceeded(
+        f"The invoice of {amount}{unit} is above what {what} still allows: {left}{unit} may be invoiced "
+        f"({held}{unit} of its {whole}{unit} already requested or issued).",
+        {"limit": "invoiceable_amount", "max": str(left), "current": str(amount)})

@@ -1,12 +1,13 @@
 """The entrypoints of receivables: reads, the plan, the write-off, the overdue rule run now, sales'
-order events, and the timers (thin: each hands the unit of work and the caller to ``application``)."""
+order events (approved, cancelled, owner changed), and the timers (thin: each hands the unit of work
+and the caller to ``application``)."""
 from __future__ import annotations
 
 from crm_kit.config import env_float
 from crm_kit.runtime.entrypoints import event_handler, rpc
 from crm_kit.runtime.jobs import periodic
-from services.billing.application import overdue, plans, receivables, reminders
-from services.billing.events.consumed_orders import OrderApproved, OrderCancelled
+from services.billing.application import order_events, overdue, plans, receivables, reminders
+from services.billing.events.consumed_orders import OrderApproved, OrderCancelled, OrderOwnerChanged
 
 # How often the overdue rule and the instalment reminders run (seconds): once a period across replicas.
 OVERDUE_INTERVAL = env_float("BILLING_OVERDUE_INTERVAL_SECONDS", 3600.0)
@@ -51,6 +52,10 @@ class ReceivablesEntrypoints:
     @event_handler("sales", "order_cancelled", payload=OrderCancelled)
     def handle_order_cancelled(self, order):
         receivables.close_for_cancelled_order(self.db, order)
+
+    @event_handler("sales", "order_owner_changed", payload=OrderOwnerChanged)
+    def handle_order_owner_changed(self, changed):
+        order_events.record_order_owner_changed(self.db, changed)
 
     @periodic("mark_overdue_receivables", every=OVERDUE_INTERVAL)
     def mark_overdue_periodically(self, as_of):

@@ -1,8 +1,8 @@
 """The billing service's events, a module per subject: the ``EventType`` each publishes
-(``receivables``, ``payments``) and, in ``consumed_*``, its view of the events it consumes (sales'
-orders, customers' merges and owner changes). Every module's public names are gathered here (the
-event catalogue reads this package: ``crm_kit.ops.catalogue``), so a new subject's module is found
-by itself."""
+(``receivables``, ``payments``, ``invoices``, ``dunning``) and, in ``consumed_*``, its view of the
+events it consumes (sales' orders, customers' merges and owner changes). Every module's public
+names are gathered here (the event catalogue reads this package: ``crm_kit.ops.catalogue``), so a
+new subject's module is found by itself."""
 import importlib as _importlib
 import pkgutil as _pkgutil
 

@@ -5,6 +5,8 @@ public names re-exported: ``from services.billing.models import Receivable``.
 
 - ``receivables``: receivables (one per approved order) and their plans' instalments;
 - ``payments``: payments under review, refunds (credit entries), the numbering counters;
+- ``invoices``: invoices requested, reviewed, issued, voided;
+- ``dunning``: the dunning levels sent, per due;
 - ``customers``: which customer id a merged one became, and who owns each customer now.
 """
 import importlib as _importlib

@@ -1,5 +1,6 @@
 """What the billing RPC API accepts and returns, a module per subject (``receivables`` with their
-plans and the overdue run, ``payments`` with their refunds).
+plans and the overdue run, ``payments`` with their refunds, ``invoices``, ``collections``: the
+dunning run, the aging report, the overdue summary).
 
 Inputs derive from ``InputSchema`` (unknown and server-owned fields refused); outputs are
 ``<Thing>Out``, pages ``page_of(<Thing>Out)``. ``service.py`` collects every module's schemas for

@@ -20,6 +20,7 @@ from crm_kit.runtime.uow import UnitOfWork
 from services.sales.application import approvals
 from services.sales.application.orders import SUBJECT, WITH_LINES, dump, order_for_write
 from services.sales.domain import orders as rules
+from services.sales.domain import payment_plans as plan_rules
 from services.sales.domain.org import OrgChart
 from services.sales.domain.totals import line_total
 from services.sales.events.orders import ORDER_APPROVED, ORDER_REJECTED, ORDER_SUBMITTED
@@ -49,7 +50,8 @@ def _approved(uow: UnitOfWork, order: Order, now) -> None:
 def submit_order(uow: UnitOfWork, principal: Principal, org: OrgChart, order_id: str, approver_id=None) -> dict:
     """Submit a draft or rejected order (``approver_id``: the approver when no flow applies). The
     engine answers ``pending`` (the order waits) or ``approved`` (nothing needed approving: the order
-    is approved at once, ``order_submitted`` then ``order_approved``)."""
+    is approved at once, ``order_submitted`` then ``order_approved``). A payment plan prepared on
+    the order must still add up to its total (422 stating the difference)."""
     fields = load(_submit, {"approver_id": approver_id})
     with uow:
         session = uow.session
@@ -57,6 +59,7 @@ def submit_order(uow: UnitOfWork, principal: Principal, org: OrgChart, order_id:
         rules.check("submit", order.status)
         if not order.lines:
             raise ValidationFailed.from_messages({"lines": ["An order has at least one line."]})
+        plan_rules.check_adds_up(order.payment_plan, order.total, order.currency)   # (the lines may have changed)
         state = approvals.submit(uow, principal, org, subject_kind=SUBJECT, subject_id=order.id,
                                  facts=approval_facts(order), approver_id=fields["approver_id"])
         now = utcnow()

@@ -31,6 +31,7 @@ from services.sales.application.customer_events import current_customer_id
 from services.sales.application.order_numbers import take_number
 from services.sales.application.pricing import unit_prices
 from services.sales.domain import orders as rules
+from services.sales.domain import payment_plans as plan_rules
 from services.sales.domain.numbering import ORDER_PREFIX
 from services.sales.domain.totals import CENT, check_one_currency, line_total, order_totals
 from services.sales.events.orders import ORDER_CANCELLED, ORDER_DELIVERED, ORDER_OWNER_CHANGED, ORDER_SHIPPED
@@ -114,10 +115,11 @@ def new_draft_order(session, principal: Principal, *, customer_id: str, opportun
                     payment_terms: str | None = None, due_days: int | None = None,
                     promised_date: dt.date | None = None, notes: str | None = None,
                     copied_from_id: str | None = None, owner_id: str | None = None,
-                    department_id: str | None = None) -> Order:
+                    department_id: str | None = None, payment_plan: list[dict] | None = None) -> Order:
     """A draft order added to ``session`` (the caller's unit of work: quotes accepted, copies, the
     create RPC): priced now, numbered, totals computed. Owned by ``owner_id`` (default the caller,
-    in the caller's department). ``lines``: ``{product_id, quantity, discount_percent?}``."""
+    in the caller's department). ``lines``: ``{product_id, quantity, discount_percent?}``;
+    ``payment_plan``: the plan prepared on it (``domain.payment_plans``; it must add up to the total)."""
     now = utcnow()
     customer_id = current_customer_id(session, customer_id)     # a merged customer's id names its survivor
     currency, priced = price_lines(session, lines, currency=currency, price_list_id=price_list_id, on=now.date())
@@ -129,7 +131,7 @@ def new_draft_order(session, principal: Principal, *, customer_id: str, opportun
                   discount_percent=Decimal(discount_percent or 0).quantize(CENT), payment_terms=payment_terms,
                   due_days=due_days, promised_date=promised_date, notes=notes, status=rules.DRAFT,
                   copied_from_id=copied_from_id, paid_amount=Decimal("0.00"), created_by=principal.user_id,
-                  version=1, created_at=now, updated_at=now)
+                  payment_plan=plan_rules.normalized(payment_plan), version=1, created_at=now, updated_at=now)
     uow = of_session(session)
     if uow is None:
         order.lines = priced
@@ -137,6 +139,7 @@ def new_draft_order(session, principal: Principal, *, customer_id: str, opportun
     if uow is not None:
         _lines_with_commit(uow, order, priced)      # (after session.add: its cascade must not see them)
     apply_totals(order)
+    plan_rules.check_adds_up(order.payment_plan, order.total, order.currency)
     return order
 
 
@@ -210,7 +213,9 @@ def _current_lines(order: Order) -> list[dict]:
 def update_order(uow: UnitOfWork, principal: Principal, order_id: str, data: dict, expected_version=None) -> dict:
     """Edit a draft or rejected order (``lines`` replaces them all, priced again; a new currency or
     price list prices the lines again); on an approved order only ``promised_date``: anything else
-    is 409 naming the state. A new promised date clears the late notice (a new deadline)."""
+    is 409 naming the state. A new promised date clears the late notice (a new deadline). A
+    ``payment_plan`` given must add up to the (new) total; lines changed under a plan are checked
+    against it at submit."""
     fields = load(_update, data, partial=True)
     if "lines" in fields:      # (a partial load leaves the lines' own fields optional: load them whole)
         try:
@@ -219,6 +224,8 @@ def update_order(uow: UnitOfWork, principal: Principal, order_id: str, data: dic
             raise ValidationFailed.from_messages({"lines": exc.messages}) from None
         if not fields["lines"]:
             raise ValidationFailed.from_messages({"lines": ["An order has at least one line."]})
+    if "payment_plan" in fields:
+        fields["payment_plan"] = plan_rules.normalized(fields["payment_plan"])
     with uow:
         session = uow.session
         order = order_for_write(session, principal, order_id)
@@ -241,6 +248,8 @@ def update_order(uow: UnitOfWork, principal: Principal, order_id: str, data: dic
             setattr(order, name, value)
         if set(changed) & set(PRICED):
             apply_totals(order)
+        if "payment_plan" in changed:
+            plan_rules.check_adds_up(order.payment_plan, order.total, order.currency)
         order.updated_at = utcnow()
         uow.audit_action("update")
         session.flush()
@@ -250,7 +259,8 @@ def update_order(uow: UnitOfWork, principal: Principal, order_id: str, data: dic
 def copy_order(uow: UnitOfWork, principal: Principal, order_id: str) -> dict:
     """A new draft from any order the caller can see, owned by the caller, with the same customer,
     opportunity, lines (products, quantities, discounts), order discount, currency, price list and
-    payment terms, priced again now (never approved: it goes through the approval again)."""
+    payment terms, priced again now (never approved: it goes through the approval again), and its
+    payment plan while it adds up to the new total."""
     with uow:
         session = uow.session
         source = order_for_read(session, principal, order_id)
@@ -260,6 +270,8 @@ def copy_order(uow: UnitOfWork, principal: Principal, order_id: str) -> dict:
             currency=source.currency, price_list_id=source.price_list_id, lines=_current_lines(source),
             discount_percent=source.discount_percent, payment_terms=source.payment_terms,
             due_days=source.due_days, notes=source.notes, copied_from_id=source.id)
+        if plan_rules.adds_up(source.payment_plan, order.total):
+            order.payment_plan = source.payment_plan     # (priced again, a plan of amounts may no longer add up)
         uow.audit_action("copy")
         return uow.commit(lambda: dump(session, order, approval=None))      # (a new draft: never submitted)
 

@@ -43,7 +43,7 @@ PHASE_NEEDED = {"ship": (TO_SHIP,), "deliver": (SHIPPED,), "promise": (TO_SHIP, 
                 "cancel": (TO_SHIP,)}
 # the fields a PATCH may change, by status (anything else on an approved order: 409)
 EDITABLE = ("customer_id", "opportunity_id", "contract_id", "currency", "price_list_id", "discount_percent",
-            "lines", "payment_terms", "due_days", "promised_date", "notes")
+            "lines", "payment_terms", "due_days", "promised_date", "notes", "payment_plan")
 FULFILMENT_EDITABLE = ("promised_date",)
 
 

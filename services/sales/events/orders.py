@@ -3,7 +3,8 @@
 - ``order_submitted``      an order was submitted for approval (``approval_state``: ``pending``, or
                            ``approved`` when nothing needed approving: ``order_approved`` follows)
 - ``order_approved``       the approval engine approved it: lines, totals, currency, payment terms and
-                           due date (billing opens a receivable; customers mark the deal; targets count it)
+                           due date, the payment plan prepared on it (``payment_plan``, optional: billing
+                           opens a receivable with it; customers mark the deal; targets count it)
 - ``order_rejected``       an approver rejected it, with the reason
 - ``order_cancelled``      a draft, rejected or approved (nothing paid, nothing shipped) order was
                            cancelled, with the reason
@@ -22,10 +23,11 @@ from marshmallow import Schema, fields
 
 from crm_kit.runtime.events import EventType
 
-__all__ = ["OrderLinePayload", "OrderSubmittedPayload", "OrderApprovedPayload", "OrderRejectedPayload",
-           "OrderCancelledPayload", "OrderShippedPayload", "OrderDeliveredPayload", "OrderDeliveryLatePayload",
-           "OrderOwnerChangedPayload", "ORDER_SUBMITTED", "ORDER_APPROVED", "ORDER_REJECTED", "ORDER_CANCELLED",
-           "ORDER_SHIPPED", "ORDER_DELIVERED", "ORDER_DELIVERY_LATE", "ORDER_OWNER_CHANGED"]
+__all__ = ["OrderLinePayload", "PaymentPlanInstalmentPayload", "OrderSubmittedPayload", "OrderApprovedPayload",
+           "OrderRejectedPayload", "OrderCancelledPayload", "OrderShippedPayload", "OrderDeliveredPayload",
+           "OrderDeliveryLatePayload", "OrderOwnerChangedPayload", "ORDER_SUBMITTED", "ORDER_APPROVED",
+           "ORDER_REJECTED", "ORDER_CANCELLED", "ORDER_SHIPPED", "ORDER_DELIVERED", "ORDER_DELIVERY_LATE",
+           "ORDER_OWNER_CHANGED"]
 
 
 def _money(**kwargs):
@@ -57,6 +59,13 @@ class OrderLinePayload(Schema):
     line_total = _money()
 
 
+class PaymentPlanInstalmentPayload(Schema):
+    number = fields.Integer(required=True)
+    amount = _money()
+    due_date = fields.Date(required=True)
+    remind_days_before = fields.Integer(required=True)
+
+
 class OrderSubmittedPayload(_OrderPayload):
     submitted_at = fields.DateTime(required=True)
     submitted_by = fields.String(required=True)
@@ -75,6 +84,11 @@ class OrderApprovedPayload(_OrderPayload):
     due_days = fields.Integer(required=True, allow_none=True)
     due_date = fields.Date(required=True, allow_none=True)
     promised_date = fields.Date(required=True, allow_none=True)
+    payment_plan = fields.List(
+        fields.Nested(PaymentPlanInstalmentPayload), allow_none=True, attribute="payment_plan_instalments",
+        metadata={"description": "The payment plan prepared on the order, live from now on (billing makes it the "
+                                 "receivable's plan): instalments numbered by due date, amounts adding up to the "
+                                 "total, due dates resolved; null or absent: none (added in v1, optional)."})
 
 
 class OrderRejectedPayload(_OrderPayload):
@@ -127,11 +141,13 @@ ORDER_SUBMITTED = EventType(
              "submitted_by": _OWNER, "approval_state": "pending", "occurred_at": "2026-03-02T08:00:00+00:00"})
 ORDER_APPROVED = EventType(
     "order_approved", OrderApprovedPayload, version=1,
-    description="The approval engine approved an order: its lines, totals, currency, payment terms and due "
-                "date (billing opens a receivable; customers mark the deal).",
+    description="The approval engine approved an order: its lines, totals, currency, payment terms, due "
+                "date and payment plan (billing opens a receivable with the plan live; customers mark the deal).",
     example={**_BASE, "contract_id": None, "quote_id": None, "lines": [_LINE], "subtotal": "12800.00",
              "discount_percent": "10.00", "discount_amount": "1280.00", "payment_terms": "30 days net",
-             "due_days": 30, "due_date": "2026-04-01", "promised_date": "2026-03-20"})
+             "due_days": 30, "due_date": "2026-04-01", "promised_date": "2026-03-20",
+             "payment_plan": [{"number": 1, "amount": "5760.00", "due_date": "2026-03-16", "remind_days_before": 3},
+                              {"number": 2, "amount": "5760.00", "due_date": "2026-04-01", "remind_days_before": 5}]})
 ORDER_REJECTED = EventType(
     "order_rejected", OrderRejectedPayload, version=1,
     description="An approver rejected an order, with the reason (it may be edited and submitted again).",

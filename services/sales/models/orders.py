@@ -5,7 +5,8 @@
   computed on the server (``domain.totals``), payment terms and due date, the state machine's
   status and times (``domain.orders``), fulfilment (promised, shipped, delivered, late notice),
   ``paid_amount`` (nothing fills it yet: billing's payment events will; an approved order is
-  cancelled only while it is 0), and the order it was copied from;
+  cancelled only while it is 0), the payment plan prepared on it (``payment_plan``, JSON, as
+  written: ``domain.payment_plans``), and the order it was copied from;
 - ``order_lines``: one priced product per line (the price as the product or its list gave it at
   order time; sku, name and unit kept as they were);
 - ``orders_team``: users the order is shared with (seed 004: 我参与的);
@@ -16,13 +17,14 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String, Text, text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, Numeric, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 from crm_kit.records.db import Money, UtcDateTime, utcnow
 from crm_kit.records.teams import attach_team
 from services.sales.domain import orders as rules
+from services.sales.domain import payment_plans
 from services.sales.models.base import Base
 
 __all__ = ["Order", "OrderLine", "NumberCounter", "orders_team"]
@@ -78,6 +80,7 @@ class Order(Base):
     payment_terms: Mapped[str | None] = mapped_column(Text)
     due_days: Mapped[int | None] = mapped_column(Integer)           # payment due N days after approval
     due_date: Mapped[dt.date | None] = mapped_column(Date)          # set on approval
+    payment_plan: Mapped[list | None] = mapped_column(JSON)         # domain.payment_plans.normalized
     notes: Mapped[str | None] = mapped_column(Text)
     # -- the state machine (domain.orders) --------------------------------------------------------
     status: Mapped[str] = mapped_column(String(20), default="draft")
@@ -111,6 +114,17 @@ class Order(Base):
     @property
     def allowed_actions(self) -> list[str]:
         return rules.allowed_actions(self.status, self.shipped_at, self.delivered_at, self.paid_amount)
+
+    @property
+    def payment_plan_status(self) -> str | None:
+        """``prepared`` (draft, pending), ``live`` (approved), ``void`` (rejected, cancelled); None: no plan."""
+        return payment_plans.status_of(self.status, self.payment_plan)
+
+    @property
+    def payment_plan_instalments(self) -> list[dict] | None:
+        """The plan resolved: amounts of the current total, due dates once approved (``order_approved``)."""
+        approved_on = self.approved_at.astimezone(dt.timezone.utc).date() if self.approved_at else None
+        return payment_plans.resolved(self.payment_plan, self.total, approved_on)
 
     __mapper_args__ = {"version_id_col": version}
     __table_args__ = (

@@ -11,6 +11,7 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, validate
 
 from crm_kit.records.schemas import InputSchema, ListQuery, not_blank, page_of, partial_of
+from services.sales.domain import payment_plans as plan_rules
 from services.sales.domain.orders import STATUSES
 
 MAX_LINES = 200
@@ -20,7 +21,7 @@ ORDER_SERVER_OWNED = (
     "number", "quote_id", "subtotal", "discount_amount", "total", "paid_amount", "due_date", "submitted_at",
     "approved_at", "rejected_at", "rejected_reason", "cancelled_at", "cancelled_reason", "shipped_at",
     "delivered_at", "late_notified_at", "copied_from_id", "created_by", "fulfilment", "allowed_actions",
-    "approval")
+    "approval", "payment_plan_status", "payment_plan_instalments")
 
 
 def _places(places: int):
@@ -69,6 +70,44 @@ class OrderLineIn(Schema):
     discount_percent = percent(load_default=Decimal(0), metadata={"description": "0-100, two places"})
 
 
+class PaymentPlanInstalmentIn(Schema):
+    """An instalment of the plan prepared on the order (回款计划): either an ``amount`` or a ``percent``
+    of the order's total, and either a ``due_date`` or ``due_days`` after the approval
+    (``domain.payment_plans``)."""
+
+    class Meta:
+        unknown = "raise"
+
+    amount = fields.Decimal(load_default=None, allow_none=True, as_string=True, validate=[
+        validate.Range(min=0, min_inclusive=False), _places(2)], metadata={"description": "In the order's currency."})
+    percent = fields.Decimal(load_default=None, allow_none=True, as_string=True, validate=[
+        validate.Range(min=0, max=100, min_inclusive=False), _places(2)],
+        metadata={"description": "Of the order's total (rounded half up to the cent)."})
+    due_date = fields.Date(load_default=None, allow_none=True, validate=_plausible_date)
+    due_days = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(
+        min=0, max=plan_rules.MAX_DUE_DAYS), metadata={"description": "Due this many days after the approval."})
+    remind_days_before = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(
+        min=0, max=plan_rules.MAX_REMIND_DAYS), metadata={"description": f"Default {plan_rules.DEFAULT_REMIND_DAYS}."})
+
+
+class PaymentPlanWrittenOut(Schema):
+    """An instalment of the plan as written (stored as JSON: decimals as strings, dates ISO)."""
+    amount = fields.String(allow_none=True, metadata={"format": "decimal"})
+    percent = fields.String(allow_none=True, metadata={"format": "decimal"})
+    due_date = fields.String(allow_none=True, metadata={"format": "date"})
+    due_days = fields.Integer(allow_none=True)
+    remind_days_before = fields.Integer()
+
+
+class PaymentPlanInstalmentOut(Schema):
+    """An instalment as resolved now: its amount of the current total, its due date (once approved
+    for one given as ``due_days``), numbered by due date."""
+    number = fields.Integer()
+    amount = money()
+    due_date = fields.Date(allow_none=True)
+    remind_days_before = fields.Integer()
+
+
 class OrderCreate(InputSchema):
     """A draft order owned by the caller, numbered ``SO-<year>-<counter>``. ``currency``: the order's
     one currency (default: the price list's, else the first product's); every line's price must be
@@ -91,6 +130,12 @@ class OrderCreate(InputSchema):
     promised_date = fields.Date(load_default=None, allow_none=True, validate=_plausible_date,
                                 metadata={"description": "Delivery promised by this day (UTC)."})
     notes = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+    payment_plan = fields.List(
+        fields.Nested(PaymentPlanInstalmentIn), load_default=None, allow_none=True,
+        validate=validate.Length(max=plan_rules.MAX_INSTALMENTS), metadata={"description": (
+            "The payment plan prepared on the order (回款计划): its instalments add up to the order's total "
+            "(422 stating the difference), checked again at submit; live as the receivable's plan once "
+            "approved; null or [] for none.")})
 
 
 OrderUpdate = partial_of(OrderCreate, "OrderUpdate", doc=(
@@ -165,6 +210,10 @@ class OrderOut(Schema):
     due_days = fields.Integer(allow_none=True)
     due_date = fields.Date(allow_none=True)
     notes = fields.String(allow_none=True)
+    payment_plan = fields.List(fields.Nested(PaymentPlanWrittenOut), allow_none=True, metadata={
+        "description": "The plan as written (amount | percent, due_date | due_days, remind_days_before)."})
+    payment_plan_status = fields.String(allow_none=True, metadata={"enum": list(plan_rules.PLAN_STATUSES)})
+    payment_plan_instalments = fields.List(fields.Nested(PaymentPlanInstalmentOut), allow_none=True)
     status = fields.String(metadata={"enum": list(STATUSES)})
     fulfilment = fields.String(allow_none=True)
     allowed_actions = fields.List(fields.String())

@@ -1,13 +1,24 @@
 """Scenarios of the billing service: receivables opened by sales' ``order_approved`` and closed by its
 ``order_cancelled``, a plan, payments submitted, confirmed, rejected and refunded (the receivable
-settled and reopened), the overdue and the reminder timers; and its handlers of customers' merges
+settled and reopened), the overdue and the reminder timers, invoices (requested, rejected, issued,
+voided) and the dunning run; and its handlers of customers' merges
 and owner changes (receivables follow the survivor, and the new owner while being collected)."""
 from __future__ import annotations
 
 import datetime as dt
 
 from crm_kit.context import Principal
-from services.billing.application import customer_events, overdue, payments, plans, receivables, refunds, reminders
+from services.billing.application import (
+    customer_events,
+    dunning,
+    invoices,
+    overdue,
+    payments,
+    plans,
+    receivables,
+    refunds,
+    reminders,
+)
 from services.billing.events.consumed_orders import OrderApproved
 from services.billing.models import Payment, Receivable
 from tests.contract.support import ADMIN, Consuming, Producing, acting_as
@@ -55,12 +66,36 @@ def overdue_and_reminded(dbs):
     overdue.mark_overdue_receivables(db.uow(), dt.datetime(2026, 3, 17, 1, tzinfo=dt.timezone.utc))
 
 
+def invoiced_and_voided(dbs):
+    db = dbs("billing")
+    receivable_id = _open(dbs, "01933b50-1f00-7a00-8000-0000000bb003")
+    request = {"receivable_id": receivable_id, "kind": "special_vat", "title": "Initech Ltd",
+               "tax_id": "91310000MA1K000000", "buyer_address": "1 Bund Rd, Shanghai",
+               "buyer_bank_account": "ICBC 6222 0000", "amount": "565.00", "tax_rate": "13"}
+    rejected = invoices.request_invoice(db.uow(), ADMIN, request)["id"]
+    invoices.reject_invoice(db.uow(), FINANCE, rejected, "Wrong tax id")
+    issued = invoices.request_invoice(db.uow(), ADMIN, request)["id"]
+    invoices.approve_invoice(db.uow(), FINANCE, issued)
+    invoices.issue_invoice(db.uow(), FINANCE, issued)
+    invoices.void_invoice(db.uow(), FINANCE, issued, "The buyer's title was misspelt")
+
+
+def dunned(dbs):
+    db = dbs("billing")
+    _open(dbs, "01933b50-1f00-7a00-8000-0000000bb004", due_date="2026-04-01")
+    dunning.dun_receivables(db.uow(), dt.datetime(2026, 4, 9, 1, tzinfo=dt.timezone.utc))
+
+
 PRODUCERS = [
     Producing(
         "billing", paid_refunded, frozenset({"receivable_opened", "payment_submitted", "payment_confirmed",
                                              "payment_rejected", "receivable_settled", "payment_reversed"})),
     Producing(
         "billing", overdue_and_reminded, frozenset({"receivable_opened", "instalment_due", "receivable_overdue"})),
+    Producing(
+        "billing", invoiced_and_voided, frozenset({"receivable_opened", "invoice_requested", "invoice_rejected",
+                                                   "invoice_issued", "invoice_voided"})),
+    Producing("billing", dunned, frozenset({"receivable_opened", "receivable_dunning"})),
 ]
 
 

@@ -1,7 +1,7 @@
 """Scenarios of the sales service's orders: created, submitted and approved through the engine
-(``order_submitted``, ``order_approved``; the engine raises ``approval_requested`` /
-``approval_decided``), rejected, transferred, shipped, delivered, cancelled, and reported late by
-the periodic job (``order_delivery_late``)."""
+(``order_submitted``, ``order_approved`` with the payment plan prepared on the order; the engine
+raises ``approval_requested`` / ``approval_decided``), rejected, transferred, shipped, delivered,
+cancelled, and reported late by the periodic job (``order_delivery_late``)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -29,7 +29,8 @@ def _order(dbs, **data) -> dict:
 
 
 def approved_shipped_delivered(dbs):
-    order = _order(dbs, promised_date="2030-01-01")
+    order = _order(dbs, promised_date="2030-01-01", payment_plan=[          # 11520.00: 30% + 8064.00
+        {"percent": "30", "due_days": 10}, {"amount": "8064.00", "due_date": "2030-02-01", "remind_days_before": 5}])
     order_approval.submit_order(dbs("sales").uow(), MEMBER, ORG, order["id"])
     order_approval.approve_order(dbs("sales").uow(), MANAGER, ORG, order["id"], "OK")
     orders.transfer_order(dbs("sales").uow(), MANAGER, order["id"], MANAGER.user_id, MANAGER.department_id)

@@ -1,21 +1,24 @@
 """The billing records in the permission matrix (``tests/unit/test_permissions.py``): a receivable
 opened for the matrix's ``owner`` (department d1a) by an approved order, a payment recorded on it,
-their operations -- and the ``finance`` role (``services/billing/domain/review.py``): finance sees
-and changes billing's records of its departments like their owner, and alone (with admins) reviews
-them (kind ``review``); outside billing it is a member who owns nothing."""
+an invoice requested against it, their operations -- and the ``finance`` role
+(``services/billing/domain/review.py``): finance sees and changes billing's records of its
+departments like their owner, and alone (with admins) reviews them (kind ``review``); outside
+billing it is a member who owns nothing."""
 from __future__ import annotations
 
 import datetime as dt
 
 from crm_kit.context import Principal
-from services.billing.application import payments, plans, receivables, refunds
+from crm_kit.errors import NotFound
+from services.billing.application import invoices, payments, plans, receivables, refunds
 from services.billing.events.consumed_orders import OrderApproved
 from services.billing.models import Base as BillingBase
 from tests.unit.conftest import ADMIN
 
 # records without a team: the team roles see them as an unrelated member does
-BILLING_WITHOUT_TEAM = {"receivable", "payment"}
-BILLING_NOT_LISTED = {"billingcustomerref": "which customer id a merged one became: never listed"}
+BILLING_WITHOUT_TEAM = {"receivable", "payment", "invoice"}
+BILLING_NOT_LISTED = {"billingcustomerref": "which customer id a merged one became: never listed",
+                      "billingorderref": "the newest owner heard of per order: never listed"}
 
 FINANCE_ROLES = {
     "finance_of_owner_department": Principal("fin-d1", "finance", "d1", ("d1", "d1a")),
@@ -49,12 +52,34 @@ class BillingWorld:
     def payment(self) -> str:
         return _submit(self, ADMIN, self.receivable())
 
+    def invoice(self) -> str:
+        return _request_invoice(self, ADMIN, self.receivable())["id"]
+
 
 def _submit(w, principal, receivable_id) -> str:
     paid_at = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)).isoformat()
     return payments.submit_payment(w.billing_db().uow(), principal, {
         "receivable_id": receivable_id, "amount": "10.00", "paid_at": paid_at, "method": "cash",
         "reviewer_id": "fin-d1"})["id"]
+
+
+def _request_invoice(w, principal, receivable_id) -> dict:
+    return invoices.request_invoice(w.billing_db().uow(), principal, {
+        "receivable_id": receivable_id, "kind": "electronic", "title": "Initech", "tax_id": "91310000MA1K000000",
+        "amount": "10.00", "tax_rate": "13"})
+
+
+def _advanced(w, i, *actions) -> str:
+    """The invoice taken by an admin through ``actions`` (so that the action tried next is allowed;
+    an unknown id is left for the action to refuse)."""
+    try:
+        status = invoices.get_invoice(_uow(w), ADMIN, i)["status"]
+    except NotFound:
+        return i
+    if status == "requested":
+        for action in actions:
+            getattr(invoices, f"{action}_invoice")(_uow(w), ADMIN, i)
+    return i
 
 
 def _uow(w):
@@ -82,6 +107,7 @@ BILLING_OPERATIONS = {
             {"amount": "1000.00", "due_date": "2026-05-01"}]})),
         "submit_payment": ("write", lambda w, p, i: _submit(w, p, i)),
         "write_off": ("review", lambda w, p, i: receivables.write_off_receivable(_uow(w), p, i, "bankrupt")),
+        "request_invoice": ("write", lambda w, p, i: _request_invoice(w, p, i)),
     },
     "payment": {
         "get": ("read", lambda w, p, i: payments.get_payment(_uow(w), p, i)),
@@ -90,5 +116,15 @@ BILLING_OPERATIONS = {
         "confirm": ("review", lambda w, p, i: payments.confirm_payment(_uow(w), p, i)),
         "reject": ("review", lambda w, p, i: payments.reject_payment(_uow(w), p, i, "not received")),
         "refund": ("review", _refund),
+    },
+    "invoice": {
+        "get": ("read", lambda w, p, i: invoices.get_invoice(_uow(w), p, i)),
+        "list": ("read", lambda w, p, i: _listed(invoices.list_invoices(_uow(w), p, {}), i)),
+        "history": ("read", lambda w, p, i: invoices.invoice_history(_uow(w), p, i, {})),
+        "approve": ("review", lambda w, p, i: invoices.approve_invoice(_uow(w), p, i)),
+        "reject": ("review", lambda w, p, i: invoices.reject_invoice(_uow(w), p, i, "wrong title")),
+        "issue": ("review", lambda w, p, i: invoices.issue_invoice(_uow(w), p, _advanced(w, i, "approve"))),
+        "void": ("review", lambda w, p, i: invoices.void_invoice(_uow(w), p, _advanced(w, i, "approve", "issue"),
+                                                                 "typo")),
     },
 }

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from crm_kit.errors import ValidationFailed
-from services.billing.domain.aging import BUCKETS, Due, aging, bucket_of
+from services.billing.domain.aging import BUCKETS, Due, aging, as_rows, bucket_of
 
 AS_OF = dt.date(2026, 12, 1)
 
@@ -55,3 +55,12 @@ def test_nothing_owed_is_an_empty_report_and_a_negative_due_is_refused():
     assert aging([], AS_OF) == {}
     with pytest.raises(ValidationFailed, match="negative"):
         aging([Due("r1", "CNY", Decimal("-1.00"), AS_OF)], AS_OF)
+
+
+def test_grouped_dues_count_each_and_the_rows_keep_the_bucket_order():
+    report = aging([Due("CNY@2026-11-01", "CNY", Decimal("300.00"), dt.date(2026, 11, 1), count=3)], AS_OF)
+    assert report["CNY"]["count"] == 3 and report["CNY"]["buckets"]["1-30"] == {"amount": Decimal("300.00"),
+                                                                                "count": 3}
+    [row] = as_rows(report)
+    assert [b["bucket"] for b in row["buckets"]] == list(BUCKETS)
+    assert (row["currency"], row["total"], row["buckets"][1]["count"]) == ("CNY", Decimal("300.00"), 3)

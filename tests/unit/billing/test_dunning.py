@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from crm_kit.errors import ValidationFailed
-from services.billing.domain.dunning import DEFAULT_POLICY, Policy, reminder_due
+from services.billing.domain.dunning import DEFAULT_POLICY, Policy, describe, parse_levels, reminder_due
 
 DUE = dt.date(2026, 12, 10)
 OWED = Decimal("500.00")
@@ -41,7 +41,7 @@ def test_nothing_owed_earns_nothing(outstanding, settled):
 
 def test_the_reminder_names_its_rule_and_inputs():
     reminder = reminder_due(DEFAULT_POLICY, DUE, OWED, ["before_due"], day(16))
-    assert reminder.inputs == {"rule": "dunning.second_notice", "offset_days": 15, "due_date": "2026-12-10",
+    assert reminder.inputs == {"rule": "dunning.second_notice", "offset_days": 7, "due_date": "2026-12-10",
                                "as_of": "2026-12-26", "days_from_due": 16, "outstanding": "500.00",
                                "already_sent": ["before_due"]}
 
@@ -63,3 +63,18 @@ def test_an_invalid_policy_is_refused_naming_the_field(levels, field):
 def test_levels_are_kept_in_offset_order():
     policy = Policy.of([{"name": "late", "offset_days": 10}, {"name": "early", "offset_days": -5}])
     assert policy.names() == ["early", "late"]
+
+
+def test_the_configured_ladder_is_parsed_and_checked():
+    assert describe(DEFAULT_POLICY) == "before_due:-3,first_notice:1,second_notice:7,final_notice:30"
+    assert parse_levels(describe(DEFAULT_POLICY)) == DEFAULT_POLICY
+    assert parse_levels(" late : 10 , early:-5 ").names() == ["early", "late"]
+
+
+@pytest.mark.parametrize("text,field", [
+    ("", "levels"), ("late", "levels.0"), ("a:1,b:x", "levels.1"), ("a:1,a:2", "levels"), (":3", "levels.0.name"),
+])
+def test_a_bad_configured_ladder_is_refused(text, field):
+    with pytest.raises(ValidationFailed) as err:
+        parse_levels(text)
+    assert field in err.value.errors

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from crm_kit.errors import InvalidState, ValidationFailed
+from crm_kit.errors import InvalidState, LimitExceeded, ValidationFailed
 from services.billing.domain import invoices as inv
 
 BASE = {"amount": Decimal("113.00"), "tax_rate": Decimal("13"), "kind": "general_vat", "title": "Acme Ltd",
@@ -63,10 +63,28 @@ def test_what_is_still_available(payment, left):
 
 
 def test_more_than_the_order_allows_is_refused_stating_what_is_available():
-    with pytest.raises(ValidationFailed) as err:
-        inv.check_request({**BASE, "amount": Decimal("100.01")}, Decimal("500.00"), HELD)
-    assert "100.00 may be invoiced" in err.value.errors["amount"][0]
+    with pytest.raises(LimitExceeded) as err:
+        inv.check_request({**BASE, "amount": Decimal("100.01")}, Decimal("500.00"), HELD, currency="CNY")
+    assert err.value.detail == ("The invoice of 100.01 CNY is above what the order still allows: 100.00 CNY may be "
+                                "invoiced (400.00 CNY of its 500.00 CNY already requested or issued).")
+    assert err.value.public_extra() == {"limit": "invoiceable_amount", "max": "100.00", "current": "100.01"}
     inv.check_request({**BASE, "amount": Decimal("100.00")}, Decimal("500.00"), HELD)     # exactly what is left
+
+
+def test_more_than_the_payment_allows_is_refused_stating_it():
+    with pytest.raises(LimitExceeded) as err:
+        inv.check_request({**BASE, "amount": Decimal("60.00")}, Decimal("500.00"), HELD,
+                          {"id": "p1", "amount": "350.00"}, "CNY")
+    assert "what the payment still allows: 50.00 CNY may be invoiced" in err.value.detail
+    assert err.value.public_extra()["max"] == "50.00"
+
+
+@pytest.mark.parametrize("status,actions", [
+    ("requested", ["approve", "reject"]), ("approved", ["issue"]), ("issued", ["void"]),
+    ("rejected", []), ("voided", []),
+])
+def test_allowed_actions(status, actions):
+    assert inv.allowed_actions(status) == actions
 
 
 @pytest.mark.parametrize("change,field", [
