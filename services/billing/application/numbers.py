@@ -10,19 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-from services.billing.domain.numbering import format_number
+from crm_kit.records import numbering
 from services.billing.models.payments import NumberCounter
 
 
 def take_number(session, prefix: str, on: dt.date) -> str:
-    """The next number of ``prefix`` in ``on``'s year (``PAY-2026-000124``)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    value = session.execute(
-        insert(NumberCounter).values(prefix=prefix, year=on.year, last_value=1)
-        .on_conflict_do_update(index_elements=["prefix", "year"],
-                               set_={"last_value": NumberCounter.last_value + 1})
-        .returning(NumberCounter.last_value)).scalar_one()
-    return format_number(prefix, on.year, value)
+    """The next number of ``prefix`` in ``on``'s year (the kit's rule, this context's counter table)."""
+    return numbering.take_number(session, NumberCounter, prefix, on)

@@ -9,20 +9,6 @@ past 999999 keeps counting with more digits.
 """
 from __future__ import annotations
 
-import re
-
 PAYMENT_PREFIX = "PAY"
 REFUND_PREFIX = "RF"
 INVOICE_PREFIX = "INV"
-WIDTH = 6
-PREFIX_PATTERN = re.compile(r"^[A-Z]{1,8}$")
-
-
-def format_number(prefix: str, year: int, value: int) -> str:
-    if not PREFIX_PATTERN.match(prefix):
-        raise ValueError(f"a number prefix is 1 to 8 capital letters, not {prefix!r}")
-    if not 1 <= int(value):
-        raise ValueError("a counter starts at 1")
-    if not 1000 <= int(year) <= 9999:
-        raise ValueError("a year has four digits")
-    return f"{prefix}-{int(year):04d}-{int(value):0{WIDTH}d}"
