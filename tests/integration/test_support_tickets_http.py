@@ -104,3 +104,37 @@ def test_a_reassignment_is_routed_again_or_chosen(platform, people):
     assert entry["changes"]["assignment"][1]["reason"] == "Escalated"
     listed = platform.get("/api/v1/tickets", params={"assignee_id": users["lead"]["id"]}, token=tokens["lead"])
     assert [t["id"] for t in listed.json()["items"]] == [ticket["id"]]
+
+
+
+def test_tickets_routed_at_once_in_a_group_go_to_different_agents(platform, people):
+    """Routings in one group take turns (the group row is locked before the loads are counted): two
+    agents with room for three tickets each, ten queued tickets routed into the group at the same
+    moment -> three each, the other four refused (409, all at capacity) and left unassigned."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    tag = new_id()[-6:]
+    agents = []
+    for i in range(2):
+        resp = platform.post("/api/v1/users", json={"username": f"sup-busy{i}-{tag}", "password": PASSWORD,
+                                                    "role": "member"})
+        assert resp.status_code == 201, resp.text
+        agents.append(resp.json()["id"])
+    group = platform.post("/api/v1/support/groups", json={
+        "name": f"Hotline {tag}", "members": [{"user_id": a, "capacity": 3} for a in agents]})
+    assert group.status_code == 201, group.text
+    queued = []
+    for i in range(10):
+        resp = platform.post("/api/v1/tickets", json={"subject": f"Question {i}", "channel": "chat",
+                                                       "category": "consultation"})
+        assert resp.status_code == 201 and resp.json()["assignee_id"] is None, resp.text
+        queued.append(resp.json()["id"])
+
+    def route(ticket_id):
+        return platform.post(f"/api/v1/tickets/{ticket_id}/assign", json={"group_id": group.json()["id"]})
+
+    with ThreadPoolExecutor(10) as pool:
+        routed = list(pool.map(route, queued))
+    assert sorted(r.status_code for r in routed) == [200] * 6 + [409] * 4, [r.text for r in routed]
+    assignees = sorted(r.json()["assignee_id"] for r in routed if r.status_code == 200)
+    assert assignees == sorted(agents * 3), assignees

@@ -35,6 +35,10 @@ def group_or_404(session, group_id: str | None) -> SupportGroup | None:
 
 
 def choose(session, ticket: Ticket, group: SupportGroup) -> routing.Choice:
+    # Routings in a group take turns: the group row is locked (PostgreSQL) before the loads are
+    # counted, so two tickets opened at once see each other's assignment. SQLite writers are
+    # serialised by the database itself.
+    group = session.get(SupportGroup, group.id, with_for_update=True)
     members = [m for m in group.members if m.role in ROUTED_ROLES]
     ids = [m.user_id for m in members]
     loads = dict(session.execute(
