@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-SERVICES = ("leads", "customers", "sales", "billing", "marketing", "support", "analytics")
+SERVICES = ("leads", "customers", "sales", "billing", "marketing", "support", "analytics", "webhooks")
 ALL_PROCESSES = SERVICES + ("gateway",)
 
 # Local default ports for the per-service metrics/health HTTP server.

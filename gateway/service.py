@@ -64,6 +64,7 @@ class GatewayService:
     marketing = ServiceRpc("marketing")
     support = ServiceRpc("support")
     analytics = ServiceRpc("analytics")
+    webhooks = ServiceRpc("webhooks")
 
     url_map = build_map()
     rate_limits = RateLimits()

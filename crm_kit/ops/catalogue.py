@@ -34,6 +34,10 @@ CATALOGUE_PATH = DOCS_DIR / "catalogue.json"
 README_PATH = DOCS_DIR / "README.md"
 EXAMPLES_DIR = DOCS_DIR / "examples"
 WRITE_COMMAND = "python -m crm_kit.ops.catalogue --write"
+# Lists of every published event, for a service that consumes them all (the webhooks service: a
+# handler per event, read off this file, since a service never imports another's code). Written
+# before the consumers are discovered, so one ``--write`` makes the list and the catalogue agree.
+EVENT_LISTS = (REPO_ROOT / "services" / "webhooks" / "events" / "subscribed.json",)
 
 # Envelope fields of every example (the payload is the interesting part).
 EXAMPLE_OCCURRED_AT = "2024-11-25T14:03:11.250000+00:00"
@@ -191,9 +195,21 @@ def render_markdown(catalogue: dict) -> str:
     return "\n".join(out)
 
 
+def render_event_list() -> str:
+    """``[{"producer": ..., "event": ...}]`` of every published event (``EVENT_LISTS``)."""
+    pairs = sorted((producer, event.name) for producer, event in produced_events())
+    return json.dumps([{"producer": p, "event": e} for p, e in pairs], indent=1) + "\n"
+
+
+def event_lists() -> dict[Path, str]:
+    text = render_event_list()
+    return {path: text for path in EVENT_LISTS if path.parent.exists()}
+
+
 def rendered(catalogue: dict | None = None) -> dict[Path, str]:
+    lists = event_lists()
     catalogue = catalogue if catalogue is not None else build()
-    return {CATALOGUE_PATH: render_json(catalogue), README_PATH: render_markdown(catalogue)}
+    return {CATALOGUE_PATH: render_json(catalogue), README_PATH: render_markdown(catalogue), **lists}
 
 
 def stale_files(files: dict[Path, str] | None = None) -> list[Path]:
@@ -209,6 +225,11 @@ def main(argv=None) -> int:
     mode.add_argument("--check", action="store_true", help="exit 1 if docs/events/ is stale")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", message="(?s).*Eventlet is deprecated")  # nameko imports it
+    if args.write:       # first: the consumers of every event are read off them
+        for path, text in event_lists().items():
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                path.write_text(text, encoding="utf-8")
+                print(f"wrote {path.relative_to(REPO_ROOT)}")
     try:
         files = rendered()
     except CatalogueError as exc:

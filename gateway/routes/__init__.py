@@ -1,7 +1,7 @@
 """The gateway's route table: HTTP path -> the service's RPC (or the gateway's identity use case).
 
 One entry per route of ``shared/api.md``, a module per context (``identity``, ``leads``, and
-``customers/``, ``sales/``, ``billing/``, ``support/`` by subject); the route model is
+``customers/``, ``sales/``, ``billing/``, ``support/`` by subject, ``webhooks``); the route model is
 ``gateway.routes.model``. A route says declaratively what its call gets, and the dispatcher
 (``gateway.service``, through ``gateway.arguments``) does exactly that, for every route alike: the
 call's **keyword** arguments are
@@ -27,12 +27,12 @@ import re
 
 from werkzeug.routing import BaseConverter, Map, Rule
 
-from gateway.routes import billing, customers, identity, leads, me, sales, support
+from gateway.routes import billing, customers, identity, leads, me, sales, support, webhooks
 from gateway.routes.model import *  # noqa: F401,F403  (the route model, for the dispatcher and the tests)
 from gateway.routes.model import Route  # noqa: F401
 
 ROUTES = (identity.ROUTES + me.ROUTES + leads.ROUTES + customers.ROUTES + sales.ROUTES + billing.ROUTES
-          + support.ROUTES)
+          + support.ROUTES + webhooks.ROUTES)
 
 
 class IdConverter(BaseConverter):

@@ -123,3 +123,10 @@ def test_consumer_accepts_the_example(source, event_type, handler, dbs):
     deliver(dbs, handler, scenario.handle, envelope)
     assert dbs(consumer).processed(handler, envelope["event_id"]), f"{handler} did not commit"
     scenario.check(dbs, envelope["payload"])
+
+
+def test_the_webhooks_service_consumes_every_published_event():
+    """``services/webhooks/events/subscribed.json`` is the catalogue's list (``--write`` makes it)."""
+    published = sorted((e["producer"], e["name"]) for e in CATALOGUE["events"])
+    consumed = sorted((hq.source, hq.event_type) for hq in cat.consumed_events() if hq.consumer == "webhooks")
+    assert consumed == published, f"run `{cat.WRITE_COMMAND}`"

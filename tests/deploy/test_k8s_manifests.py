@@ -286,6 +286,10 @@ def test_network_policies_default_deny_and_narrow_egress():
     assert all(rule.get("to") for rule in egress)
     gateway = policies["crm-gateway-ingress"]
     assert [p["port"] for rule in gateway["ingress"] for p in rule["ports"]] == [8000]
+    webhooks = policies["crm-webhooks-egress"]       # its receivers: public addresses, 443 and 80 only
+    assert webhooks["podSelector"]["matchLabels"]["app.kubernetes.io/name"] == "webhooks"
+    assert sorted(p["port"] for rule in webhooks["egress"] for p in rule["ports"]) == [80, 443]
+    assert all("10.0.0.0/8" in block["ipBlock"]["except"] for rule in webhooks["egress"] for block in rule["to"])
 
 
 # --------------------------------------------------------------------------
