@@ -5,7 +5,8 @@ principal. Both travel in nameko's context data (AMQP headers
 ``nameko.request_id`` and ``nameko.principal``) on every RPC, and in the
 event envelope (``correlation_id``, ``actor``) through the outbox. Inside a
 worker they are readable from these context variables (one context per
-greenthread), which the logging filter and the outbox use.
+greenthread), which the logging filter and the outbox use. (With tracing on, the W3C
+``traceparent`` travels beside them: ``crm_kit.runtime.tracing``.)
 """
 from __future__ import annotations
 

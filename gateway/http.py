@@ -33,7 +33,7 @@ from werkzeug.wrappers import Response
 
 from crm_kit.context import IDEMPOTENCY_KEY, Principal, principal_var, request_id_var
 from crm_kit.ids import new_id
-from crm_kit.runtime import metrics
+from crm_kit.runtime import metrics, tracing
 from gateway import idempotency, problems
 
 log = logging.getLogger(__name__)
@@ -162,6 +162,7 @@ class ApiEntrypoint(HttpRequestHandler):
     """Handles every path; the service method routes (see ``GatewayService.dispatch``)."""
 
     server = CrmWebServer()
+    trace_kind = "parent"     # the route's span is made here; its workers continue it (crm_kit.runtime.tracing)
 
     def __init__(self, url="/<anypath:path>", **kwargs):
         super().__init__(ALL_METHODS, url, **kwargs)
@@ -181,10 +182,15 @@ class ApiEntrypoint(HttpRequestHandler):
         request.crm_request_id = request_id
         request.crm_route = "unmatched"
         request_id_var.set(request_id)
+        span = token = None
+        if tracing.enabled and request.path not in QUIET_ROUTES:     # (probes and scrapes: no traces)
+            span, token = _route_span(request, request_id)
         try:
             if url_length(request.environ) > MAX_URL_LENGTH:
                 raise _TooLong()
             context_data = {"request_id": request_id}
+            if span is not None:
+                context_data[tracing.CONTEXT_KEY] = tracing.traceparent_of(span)
             event = Event()
             self.container.spawn_worker(self, (request,), {}, context_data=context_data,
                                         handle_result=partial(self.handle_result, event))
@@ -204,6 +210,8 @@ class ApiEntrypoint(HttpRequestHandler):
             log.info("%s %s %s", request.method, request.path[:500], response.status_code, extra={
                 "method": request.method, "route": request.crm_route, "status": response.status_code,
                 "duration_ms": round(elapsed * 1000, 2)})
+        if span is not None:
+            _end_route_span(span, token, request, response)
         return response
 
     def handle_result(self, event, worker_ctx, result, exc_info):
@@ -292,6 +300,25 @@ class IdempotencyScope:
             yield
         finally:
             self.data.pop(IDEMPOTENCY_KEY, None)
+
+
+def _route_span(request, request_id: str):
+    """The route's span (``SERVER``), continuing the trace of a ``traceparent`` the client sent; named
+    after the route template once the dispatcher knows it (:func:`_end_route_span`)."""
+    parent = tracing.extract(request.headers.get(tracing.TRACEPARENT), request.headers.get("tracestate"))
+    span = tracing.start_span(f"{request.method} {request.path[:200]}", "server", parent=parent, attributes={
+        "http.request.method": request.method, "url.path": request.path[:2000], "crm.request_id": request_id})
+    return span, tracing.activate(span)
+
+
+def _end_route_span(span, token, request, response) -> None:
+    status = response.status_code
+    span.update_name(f"{request.method} {request.crm_route}")
+    tracing.set_attributes(span, **{"http.route": request.crm_route, "http.response.status_code": status})
+    if status >= 500:
+        tracing.set_error(span, f"HTTP {status}")
+    span.end()
+    tracing.deactivate(token)
 
 
 def _metric_method(method: str) -> str:

@@ -25,6 +25,7 @@ from crm_kit.errors import NotFound
 from crm_kit.runtime.dependencies import Database
 from crm_kit.runtime.entrypoints import rpc
 from crm_kit.runtime.rpc_client import ServiceRpc
+from crm_kit.runtime.tracing import Tracing
 from gateway import arguments, idempotency, inputs, problems
 from gateway.fanout import FanOut
 from gateway.gathered import GATHERED
@@ -56,6 +57,7 @@ class GatewayService:
     establish_principal = Caller()
     idempotent_creates = IdempotentCreates()
     fanout = FanOut()          # parallel calls within a deadline (the gathered pages: gateway.fanout)
+    tracing = Tracing()        # OpenTelemetry spans when OTEL_EXPORTER_OTLP_ENDPOINT is set
 
     leads = ServiceRpc("leads")
     customers = ServiceRpc("customers")

@@ -19,11 +19,15 @@ def serve(name: str) -> None:
 
     from crm_kit.config import Settings
     from crm_kit.ops.topology import service_class
+    from crm_kit.runtime import tracing
     from crm_kit.runtime.logging import configure_logging
 
     settings = Settings.for_service(name)
+    tracing.configure(name)          # on only with OTEL_EXPORTER_OTLP_ENDPOINT (before logging: its fields)
     configure_logging(name, settings.log_level)
     log = logging.getLogger("crm.runner")
+    if tracing.enabled:
+        log.info("tracing on: spans exported over OTLP/HTTP", extra={"otlp_endpoint": tracing.endpoint()})
     cls = service_class(name)
 
     runner = ServiceRunner(settings.nameko_config())
@@ -51,4 +55,5 @@ def serve(name: str) -> None:
             except KeyboardInterrupt:
                 runner.kill()
             break
+    tracing.shutdown()               # export the spans still queued
     log.info("service stopped")

@@ -57,7 +57,7 @@ from crm_kit.context import (
 )
 from crm_kit.errors import BadRequest, CrmError, Forbidden, ValidationFailed
 from crm_kit.ids import new_id
-from crm_kit.runtime import metrics
+from crm_kit.runtime import metrics, tracing
 from crm_kit.runtime.amqp import ConfirmingPublisher, HandlerQueue
 from crm_kit.runtime.events import EnvelopeSchema
 from crm_kit.runtime.queue_consumer import CrmQueueConsumer
@@ -125,6 +125,7 @@ class CrmRpc(Rpc):
     ``Forbidden`` before any work. ``@rpc(principal=False)``: a platform call that needs nobody
     (``ping``, the API schemas, an operator's job run), said so where it is declared."""
     rpc_consumer = CrmRpcConsumer()
+    trace_kind = "server"     # a worker's span, child of the caller's (traceparent header): runtime/tracing.py
 
     def __init__(self, principal: bool = True, **kwargs):
         self.requires_principal = principal
@@ -159,6 +160,8 @@ class CrmRpc(Rpc):
             DEADLINE: deadline,
             MAYBE_HANDLED: bool(stable_key) or bool(message.delivery_info.get("redelivered")),
         })
+        if tracing.enabled:
+            context_data[tracing.CONTEXT_KEY] = headers.get(tracing.TRACEPARENT)
         try:
             self.container.spawn_worker(self, args, kwargs, context_data=context_data,
                                         handle_result=partial(self.handle_result, message))
@@ -229,6 +232,7 @@ class CrmEventHandler(EventHandler):
     records the envelope's ``actor`` as the actor of the unit of work's audit entries, and calls
     the method with the loaded payload."""
     queue_consumer = CrmQueueConsumer()
+    trace_kind = "consumer"   # a worker's span, child of the relay's publish (runtime/tracing.py)
 
     def __init__(self, source_service, event_type, payload=None, **kwargs):
         self.payload_schema = payload() if isinstance(payload, type) else payload
@@ -286,6 +290,9 @@ class CrmEventHandler(EventHandler):
             event_id=envelope["event_id"],
             crm_event_actor=envelope.get("actor"),
         )
+        if tracing.enabled:   # the publish's span (message header), else the producer's (envelope)
+            context_data[tracing.CONTEXT_KEY] = ((message.headers or {}).get(tracing.TRACEPARENT)
+                                                 or envelope.get(tracing.TRACEPARENT))
         handle_result = partial(self.handle_result, message, body, attempt, waits, time.perf_counter())
         try:
             self.container.spawn_worker(self, (argument,), {}, context_data=context_data,

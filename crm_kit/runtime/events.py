@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import fastjsonschema
-from marshmallow import Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, fields, validate
 
 from crm_kit.context import current_principal, current_request_id
 from crm_kit.errors import ValidationFailed
@@ -33,10 +33,17 @@ from crm_kit.records.schemas import Dumper, nested_dumper
 
 ENVELOPE_FIELDS = ("event_id", "event_type", "schema_version", "occurred_at", "producer",
                    "actor", "correlation_id", "payload")
+OPTIONAL_ENVELOPE_FIELDS = ("traceparent",)     # present when the producer traces (crm_kit.runtime.tracing)
 
 
 class EnvelopeSchema(Schema):
-    """The wrapper around every event payload (schema of the message body)."""
+    """The wrapper around every event payload (schema of the message body). Readers ignore fields
+    they do not know (``unknown = EXCLUDE``), so a field added to the envelope -- ``traceparent`` was
+    one -- reaches consumers still on an older kit without getting the event parked."""
+
+    class Meta:
+        unknown = EXCLUDE
+
     event_id = fields.String(required=True, metadata={"description": "Unique id; consumers dedupe on it."})
     event_type = fields.String(required=True)
     schema_version = fields.Integer(required=True, validate=validate.Range(min=1))
@@ -46,6 +53,12 @@ class EnvelopeSchema(Schema):
                           metadata={"description": "User id on whose behalf it happened, or null."})
     correlation_id = fields.String(required=True, allow_none=True,
                                    metadata={"description": "The X-Request-ID that caused it."})
+    # Not validated beyond being a string: a traceparent that does not parse starts no trace, it never parks
+    # the event (crm_kit.runtime.tracing.extract).
+    traceparent = fields.String(required=False, allow_none=True, metadata={
+        "description": "W3C Trace Context traceparent (00-<trace-id>-<span-id>-<flags>) of the transaction "
+                       "that raised it; present only when the producer traces (OTEL_EXPORTER_OTLP_ENDPOINT "
+                       "set). Optional: consumers must not rely on it."})
     payload = fields.Dict(required=True)
 
 
@@ -136,17 +149,18 @@ def _schema_instance(cls: type[Schema]) -> Schema:
     return schema
 
 
-def envelope(event: EventType, payload: dict, producer: str) -> dict:
-    return envelopes(event, [payload], producer)[0]
+def envelope(event: EventType, payload: dict, producer: str, traceparent: str | None = None) -> dict:
+    return envelopes(event, [payload], producer, traceparent)[0]
 
 
-def envelopes(event: EventType, payloads: list[dict], producer: str) -> list[dict]:
-    """One envelope per payload, raised now by the principal and request in context."""
+def envelopes(event: EventType, payloads: list[dict], producer: str, traceparent: str | None = None) -> list[dict]:
+    """One envelope per payload, raised now by the principal and request in context; ``traceparent``
+    (the raising transaction's, when tracing is on) goes with them, else the field is left out."""
     principal = current_principal()
     actor = principal.user_id if principal else None
     correlation_id = current_request_id()
     occurred_at = utcnow().isoformat()
-    return [{
+    envs = [{
         "event_id": new_id(),
         "event_type": event.name,
         "schema_version": event.version,
@@ -156,6 +170,10 @@ def envelopes(event: EventType, payloads: list[dict], producer: str) -> list[dic
         "correlation_id": correlation_id,
         "payload": payload,
     } for payload in payloads]
+    if traceparent:
+        for env in envs:
+            env["traceparent"] = traceparent
+    return envs
 
 
 def exchange_name(producer: str) -> str:

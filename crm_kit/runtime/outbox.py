@@ -41,7 +41,7 @@ from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import sessionmaker
 
 from crm_kit.records.db import one_of, utcnow
-from crm_kit.runtime import metrics
+from crm_kit.runtime import metrics, tracing
 from crm_kit.runtime.amqp import ConfirmingPublisher, event_exchange
 from crm_kit.runtime.transient import is_transient
 
@@ -193,6 +193,7 @@ class OutboxRelay:
         t = self.table
         done: list[str] = []
         failure = None
+        spans = self._publish_spans(rows) if tracing.enabled else None
         publish_many = getattr(self.publisher, "publish_many", None)
         if publish_many is not None:     # the whole batch, one wait for the broker's confirms
             count, error = publish_many([{"body": r["body"], "exchange": self._exchange,
@@ -210,6 +211,8 @@ class OutboxRelay:
                     failure = self._failed(row, exc)
                     break  # the broker is unhappy: release the rest of the batch, keep order
                 done.append(row["id"])
+        if spans:
+            self._end_publish_spans(spans, len(done), failure)
         for event_type, count in Counter(row["event_type"] for row in rows[:len(done)]).items():
             metrics.EVENTS_PUBLISHED.labels(self.service, event_type).inc(count)
         published = set(done)
@@ -233,6 +236,34 @@ class OutboxRelay:
                     attempts=t.c.attempts + 1, last_error=failure[1]))
             session.commit()
         return len(done)
+
+    def _publish_spans(self, rows: list[dict]) -> list:
+        """One ``PRODUCER`` span per traced event (its envelope carries the ``traceparent`` of the
+        transaction that raised it), whose context goes in the message's ``traceparent`` header, so
+        that the handler's span is its child. ``rows`` get their own headers (the stored ones stay)."""
+        spans = []
+        for index, row in enumerate(rows):
+            body = row["body"]
+            parent = tracing.extract(body.get(tracing.TRACEPARENT)) if isinstance(body, dict) else None
+            if parent is None:
+                continue
+            span = tracing.start_span(f"publish {row['event_type']}", "producer", parent=parent, attributes={
+                "messaging.system": "rabbitmq", "messaging.operation.type": "send",
+                "messaging.destination.name": self._exchange,
+                "messaging.rabbitmq.destination.routing_key": row["event_type"],
+                "messaging.message.id": row["id"]})
+            row["headers"] = dict(row["headers"] or {}, **{tracing.TRACEPARENT: tracing.traceparent_of(span)})
+            spans.append((index, span))
+        return spans
+
+    @staticmethod
+    def _end_publish_spans(spans: list, confirmed: int, failure) -> None:
+        for index, span in spans:
+            if index < confirmed:
+                tracing.finish(span)
+            else:
+                tracing.set_error(span, failure[1] if failure else "not published")
+                tracing.finish(span, **{"crm.outcome": "retried later"})
 
     def _failed(self, row: dict, exc: Exception) -> tuple[str, str]:
         metrics.OUTBOX_FAILURES.labels(self.service).inc()

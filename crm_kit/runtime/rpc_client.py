@@ -47,7 +47,7 @@ from nameko.rpc import MethodProxy, ReplyListener, RpcProxy
 
 from crm_kit.context import DEADLINE, DEADLINE_HEADER, IDEMPOTENCY_KEY, REQUEST_KEY_HEADER
 from crm_kit.errors import CrmError, ServiceUnavailable
-from crm_kit.runtime import metrics
+from crm_kit.runtime import metrics, tracing
 from crm_kit.runtime.consumer_health import WatchedConsumer
 from crm_kit.runtime.transient import RETRY_AFTER_SECONDS, is_broker_error
 
@@ -119,6 +119,11 @@ class _Method:
             derived = hashlib.sha256(f"{worker_data[IDEMPOTENCY_KEY]}\0{self.target}.{self.name}".encode())
             method.publisher.call_headers[REQUEST_KEY_HEADER] = "k:" + derived.hexdigest()
         method.publisher.expiration_seconds = max(0.001, deadline - now)
+        span = None
+        if tracing.enabled:      # a CLIENT span; the service's worker is its child (traceparent header)
+            span = tracing.start_span(f"{self.target}.{self.name}", "client", attributes={
+                "rpc.system": "nameko", "rpc.service": self.target, "rpc.method": self.name})
+            method.publisher.call_headers[tracing.TRACEPARENT] = tracing.traceparent_of(span)
         outcome = "success"
         try:
             with eventlet.Timeout(max(0.0, deadline - now) + REPLY_GRACE, ServiceUnavailable(
@@ -139,12 +144,20 @@ class _Method:
                 return reply.result()
         except CrmError as exc:
             outcome = "unavailable" if isinstance(exc, ServiceUnavailable) else f"error_{exc.status}"
+            if span is not None:
+                tracing.finish(span, exc, error_status=not tracing.is_expected_error(exc), **{"crm.outcome": outcome})
+                span = None
             raise
-        except Exception:
+        except Exception as exc:
             outcome = "error_500"
+            if span is not None:
+                tracing.finish(span, exc, **{"crm.outcome": outcome})
+                span = None
             raise
         finally:
             metrics.RPC_CLIENT_CALLS.labels(self.target, self.name, outcome).inc()
+            if span is not None:
+                tracing.finish(span, **{"crm.outcome": outcome})
 
 
 class _Proxy:

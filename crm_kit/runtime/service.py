@@ -27,6 +27,7 @@ from crm_kit.runtime.dependencies import RequestContext
 from crm_kit.runtime.entrypoints import rpc
 from crm_kit.runtime.jobs import JobControl, check_job_names
 from crm_kit.runtime.observability import Observability
+from crm_kit.runtime.tracing import Tracing
 
 
 class CrmService:
@@ -34,6 +35,7 @@ class CrmService:
     api_schemas: dict = {}
     principal = RequestContext()
     observability = Observability()
+    tracing = Tracing()            # OpenTelemetry spans when OTEL_EXPORTER_OTLP_ENDPOINT is set (runtime/tracing.py)
     crm_jobs = JobControl()        # the service's periodic jobs (crm_kit.runtime.jobs), for the job RPCs
 
     def __init_subclass__(cls, **kwargs):

@@ -49,6 +49,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from crm_kit.errors import ServiceUnavailable, StaleVersion
 from crm_kit.records import audit
 from crm_kit.records.db import bulk_insert_all, utcnow
+from crm_kit.runtime import tracing
 from crm_kit.runtime.events import EventType, envelopes, exchange_name
 
 
@@ -125,6 +126,8 @@ class UnitOfWork:
         self.committed_event_ids: list[str] = []
         self.audit: audit.AuditTrail | None = None
         self.default_actor: str | None = None   # the audit entries' actor unless set (an event's actor)
+        self._span = None                       # the transaction's span (tracing on, inside ``with``)
+        self._traceparent: str | None = None    # its context: the events raised in it carry it
 
     def sibling(self) -> "UnitOfWork":
         """Another unit of work on the same database, for the same caller (work done in
@@ -140,6 +143,8 @@ class UnitOfWork:
     # -- lifecycle -------------------------------------------------------
     def __enter__(self) -> "UnitOfWork":
         self._check_deadline()
+        if tracing.enabled:
+            self._start_span()
         self.session = self.session_factory()
         self.session.info[_SESSION_KEY] = self
         self._pending = []
@@ -155,9 +160,10 @@ class UnitOfWork:
             if self.request is not None and self.request.maybe_handled and not self._looked_up:
                 self._looked_up = True
                 self._raise_if_handled()
-        except BaseException:
+        except BaseException as exc:
             self.session.close()
             self.session = None
+            self._end_span(exc)
             raise
         return self
 
@@ -171,12 +177,17 @@ class UnitOfWork:
                     raise DuplicateEvent(self.inbox_key[1]) from None
                 if self.request is not None:
                     self._raise_if_handled()
+        except BaseException as raised:
+            self._end_span(raised)
+            raise
         finally:
             self.session.close()
             self.session = None
             self.audit = None
         if isinstance(exc, StaleDataError):
+            self._end_span(stale_version())
             raise stale_version() from exc
+        self._end_span(exc)
         return False
 
     # -- audit -------------------------------------------------------------
@@ -221,7 +232,7 @@ class UnitOfWork:
 
     def emit_dumped(self, event: EventType, payloads: list[dict]) -> list[dict]:
         """Raise one event per payload made (before) by ``event.dump``."""
-        envs = envelopes(event, payloads, self.producer)
+        envs = envelopes(event, payloads, self.producer, traceparent=self._traceparent)
         self._pending.extend(envs)
         return envs
 
@@ -274,6 +285,22 @@ class UnitOfWork:
             self.session.rollback()
 
     # -- internals ---------------------------------------------------------
+    def _start_span(self) -> None:
+        """The transaction's span (one per ``with uow:``), child of the worker's span."""
+        bind = self.session_factory.kw.get("bind")
+        self._span = tracing.start_span(f"transaction {self.producer}", attributes={
+            "db.system.name": bind.dialect.name if bind is not None else None, "crm.service": self.producer})
+        self._traceparent = tracing.traceparent_of(self._span)
+        self._committed_before = len(self.committed_event_ids)
+
+    def _end_span(self, exc: BaseException | None) -> None:
+        span, self._span, self._traceparent = self._span, None, None
+        if span is None:
+            return
+        expected = exc is None or isinstance(exc, (DuplicateEvent, AlreadyHandled)) or tracing.is_expected_error(exc)
+        tracing.finish(span, exc, error_status=not expected, **{
+            "crm.committed": self.committed, "crm.events": len(self.committed_event_ids) - self._committed_before})
+
     def _write_outbox(self, envelopes: Iterable[dict]) -> list[dict]:
         now = utcnow()
         rows = [{

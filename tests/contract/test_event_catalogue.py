@@ -55,6 +55,26 @@ def test_example_validates_against_its_schema(entry):
     assert EnvelopeSchema().validate(entry["example"]) == {}  # what every consumer checks first
 
 
+@pytest.mark.parametrize("entry", CATALOGUE["events"], ids=entry_id)
+def test_an_envelope_with_a_traceparent_is_the_same_contract(entry):
+    """A producer that traces adds ``traceparent`` (crm_kit.runtime.tracing); it is optional, and
+    a value that is not a valid traceparent never makes a consumer park the event."""
+    assert "traceparent" not in entry["envelope_schema"]["required"]
+    for value in ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "not a traceparent"):
+        traced = dict(entry["example"], traceparent=value)
+        assert_valid(entry["envelope_schema"], traced)
+        assert EnvelopeSchema().validate(traced) == {}
+
+
+@pytest.mark.parametrize("entry", CATALOGUE["events"][:3], ids=entry_id)
+def test_a_field_added_to_the_envelope_later_is_ignored_by_readers(entry):
+    """Forward compatibility: a producer on a newer kit may add an envelope field; a consumer on this
+    kit must take the event, not park it (the envelope schema admits further properties)."""
+    newer = dict(entry["example"], tracestate="vendor=1", baggage={"tenant": "t1"})
+    assert EnvelopeSchema().validate(newer) == {}
+    assert_valid(entry["envelope_schema"], newer)
+
+
 def _broken_variants(entry: dict) -> dict[str, dict]:
     schema, example = entry["payload_schema"], entry["example"]
     required = schema["required"][0]

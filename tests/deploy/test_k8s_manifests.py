@@ -23,7 +23,7 @@ from crm_kit.config import ALL_PROCESSES
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
 VALIDATE_SH = K8S / "validate.sh"
-TARGETS = ["base", "overlays/dev", "overlays/prod"]
+TARGETS = ["base", "overlays/dev", "overlays/dev-tracing", "overlays/prod"]
 PROCESSES = list(ALL_PROCESSES)       # the one list of the processes (crm_kit.config)
 LONGEST_WORK_SECONDS = 30
 
@@ -398,3 +398,36 @@ def test_queue_arguments_match_crm_kit():
         assert spec["arguments"] == args == {
             "x-delivery-limit": 20, "x-dead-letter-exchange": "", "x-dead-letter-routing-key": f"{name}.dlq"}
         assert f"{name}.dlq" in queues
+
+
+def test_the_tracing_component_sets_the_endpoint_and_opens_only_the_collector_port():
+    """Tracing is off unless an overlay adds components/tracing (overlays/dev-tracing does): then every
+    process gets OTEL_EXPORTER_OTLP_ENDPOINT through crm-config, and the network policies let it reach
+    the collector's OTLP/HTTP port."""
+    def config(target):
+        [cm] = [c for c in of_kind(render(target), "ConfigMap") if c["metadata"]["name"].startswith("crm-config")]
+        return cm["data"]
+    for target in ("base", "overlays/dev", "overlays/prod"):
+        assert not any(k.startswith("OTEL_") for k in config(target)), target
+    traced = config("overlays/dev-tracing")
+    assert traced["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel-collector.observability.svc.cluster.local:4318"
+    assert traced["OTEL_TRACES_SAMPLER"] == "parentbased_traceidratio" and traced["OTEL_TRACES_SAMPLER_ARG"] == "0.1"
+    assert traced["LOG_LEVEL"] == "DEBUG"                                 # still the dev overlay underneath
+    docs = render("overlays/dev-tracing")
+    policy = named(docs, "NetworkPolicy", "crm-egress-otel-collector")
+    assert policy["spec"]["podSelector"]["matchLabels"] == {"app.kubernetes.io/part-of": "crm"}
+    assert policy["spec"]["egress"][0]["ports"] == [{"protocol": "TCP", "port": 4318}]
+    for deployment in of_kind(docs, "Deployment"):
+        [container] = deployment["spec"]["template"]["spec"]["containers"]
+        assert any(ref["configMapRef"]["name"].startswith("crm-config") for ref in container["envFrom"])
+
+
+def test_the_collector_configuration_is_complete_and_listens_where_the_component_points():
+    config = yaml.safe_load((REPO / "deploy" / "observability" / "otel-collector.yaml").read_text())
+    for pipeline in config["service"]["pipelines"].values():
+        for part in ("receivers", "processors", "exporters"):
+            missing = [name for name in pipeline[part] if name not in config[part]]
+            assert not missing, f"{part} used in a pipeline but not configured: {missing}"
+    assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(":4318")
+    assert "memory_limiter" == config["service"]["pipelines"]["traces"]["processors"][0]
+    assert set(config["service"]["extensions"]) <= set(config["extensions"])
