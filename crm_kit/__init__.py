@@ -10,7 +10,9 @@ A service imports ``crm_kit`` and its own package, never another service. Where 
   database and unit of work, the request context), the unit of work (``uow``), the transactional
   outbox (``outbox``), RabbitMQ topology and confirming publisher (``amqp``), the RPC client with
   deadlines (``rpc_client``), event types and envelopes (``events``), periodic jobs that run once
-  per period across replicas (``jobs``, their claims ``job_runs``, dry runs ``preview``), what
+  per period across replicas (``jobs``, their claims ``job_runs``, dry runs ``preview``), long
+  work a user asked for as jobs with progress, in batches that resume after a restart
+  (``work_jobs``, run by ``work_job_runner``: not the periodic ones), what
   counts as an outage (``transient``), an import's overlapped CPU and database work
   (``pipeline``), metrics, JSON logs and health (``metrics``, ``logging``, ``observability``).
 - ``crm_kit.records``: what use cases do with their records -- tables and column types (``db``),
@@ -24,6 +26,7 @@ A service imports ``crm_kit`` and its own package, never another service. Where 
 - ``crm_kit.ops``: what operators run -- the ``crm`` command (``cli``), serving one process
   (``runner``), the whole platform locally (``local``), migrations (``migrations``, the kit's own
   tables' revisions in ``kit_migrations/``), bringing a service up to date (``provision``),
-  dead letters (``dead_letters``), periodic jobs run now or listed (``jobs``: ``crm jobs``), the
+  dead letters (``dead_letters``), periodic jobs run now or listed (``jobs``: ``crm jobs``), an
+  import or export run as a job over HTTP with a progress bar (``client_import``: ``crm import``), the
   event catalogue (``catalogue``), what a service consumes (``topology``).
 """

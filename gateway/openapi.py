@@ -140,7 +140,8 @@ def _operation(route: Route, components: dict) -> dict:
         op["description"] = route.description
     if route.public:
         op["security"] = []
-    ok = {"description": {201: "Created", 204: "Deleted"}.get(route.status, "OK"), "headers": dict(_REQUEST_ID)}
+    ok = {"description": {201: "Created", 202: "Accepted", 204: "Deleted"}.get(route.status, "OK"),
+          "headers": dict(_REQUEST_ID)}
     if route.download:
         ok["content"] = {"text/csv": {"schema": {"type": "string"}}}
         ok["headers"]["Content-Disposition"] = {"schema": {"type": "string"},
@@ -150,7 +151,8 @@ def _operation(route: Route, components: dict) -> dict:
     elif route.status != 204:
         ok["content"] = {"application/json": {"schema": _ref(route.response) if route.response else {}}}
     if route.location:
-        ok["headers"]["Location"] = {"schema": {"type": "string"}, "description": "The new record's URL."}
+        ok["headers"]["Location"] = {"schema": {"type": "string"}, "description": (
+            "The job's URL (poll it)." if route.status == 202 else "The new record's URL.")}
     op["responses"] = {str(route.status): ok, **_problem_responses(route)}
     if route.takes("query"):
         op["parameters"] += _query_parameters(route, components)

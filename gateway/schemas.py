@@ -20,5 +20,6 @@ from gateway.identity.schemas import (  # noqa: F401
     UserListQuery,
     UserUpdate,
 )
+from gateway.jobs import Job, JobList, JobListQuery  # noqa: F401,E402  (long work as jobs)
 from gateway.overview import CustomerOverview  # noqa: F401,E402  (the customer's overview)
 from gateway.reminders import ReminderList, ReminderQuery  # noqa: F401,E402  (the gathered reminders)

@@ -9,6 +9,8 @@
                                      then say how many went back and how many were parked again
     crm jobs list [<service> ...]    periodic jobs and their last runs (--limit N, --json)
     crm jobs run <service> <job>     run a periodic job now (--as-of T, --dry-run: change nothing)
+    crm import leads FILE.csv --url U --token T   import as a job over HTTP, with a progress bar
+    crm export leads OUT.csv --url U --token T    export as a job over HTTP, with a progress bar
 """
 from __future__ import annotations
 
@@ -58,6 +60,8 @@ def main(argv=None) -> int:
     q.add_argument("--dry-run", action="store_true", help="preview: what it would do, nothing changed")
     q.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS")
     q.add_argument("--json", action="store_true")
+    from crm_kit.ops import client_import
+    client_import.add_parsers(sub)
     args = parser.parse_args(argv)
 
     if args.cmd == "serve":
@@ -98,6 +102,8 @@ def main(argv=None) -> int:
             else:
                 for result in results:
                     print(result.summary())
+    elif args.cmd in ("import", "export"):
+        return client_import.run(args)
     elif args.cmd == "jobs":
         from crm_kit.ops import jobs
         return jobs.main(args)

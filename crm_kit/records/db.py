@@ -1,9 +1,9 @@
 """Database plumbing: engines, column types, and the per-service declarative base.
 
 Each service calls :func:`make_base` once; the base carries the service's own
-``MetaData`` plus the kit's ``outbox``, ``processed_events``, ``handled_requests``, ``job_runs``
-and ``audit_log`` tables (their migrations: ``crm_kit/ops/kit_migrations``), so the outbox rows, the
-idempotency records and the audit trail live in
+``MetaData`` plus the kit's ``outbox``, ``processed_events``, ``handled_requests``, ``job_runs``,
+``work_jobs`` (with ``work_job_inputs``, ``work_job_batches``) and ``audit_log`` tables (their
+migrations: ``crm_kit/ops/kit_migrations``), so the outbox rows, the idempotency records and the audit trail live in
 the service's own database and are written in the same transaction as the
 business change (``crm_kit.runtime.uow``, ``crm_kit.records.audit``).
 """
@@ -170,6 +170,53 @@ def define_kit_tables(metadata: MetaData) -> None:
         Column("result", JSON, nullable=True),                  # what the job returned (a summary)
         UniqueConstraint("job", "period_start"),
         Index("ix_job_runs_job_started_at", "job", "started_at"),
+    )
+    define_work_job_tables(metadata)
+
+
+def define_work_job_tables(metadata: MetaData) -> None:
+    """Long work as jobs (``crm_kit.runtime.work_jobs``): a job (its owner, kind, state, lease), the
+    file uploaded for it (in parts), and its batches, each committed with the batch's own writes
+    (the unique ``(job_id, batch_no)``: a batch is never applied twice)."""
+    Table(
+        "work_jobs", metadata,
+        Column("id", String(80), primary_key=True),             # "<service>-<uuid7>": the gateway routes by it
+        Column("kind", String(60), nullable=False),             # import_leads, export_leads, ...
+        Column("state", String(20), nullable=False),            # uploading|queued|running|succeeded|failed|cancelled
+        Column("owner_id", String(36), nullable=False),
+        Column("principal", JSON, nullable=False),              # who it runs as (their data scope)
+        Column("params", JSON, nullable=False),
+        Column("input_parts", Integer, nullable=True),          # parts of the uploaded file (once submitted)
+        Column("total", Integer, nullable=True),                # rows to do (once known)
+        Column("summary", JSON, nullable=True),                 # what the finished job returned
+        Column("error", Text, nullable=True),
+        Column("cancel_requested", Integer, nullable=False, default=0),
+        Column("claimed_by", String(200), nullable=True),       # the replica running it, and its lease
+        Column("claimed_until", UtcDateTime, nullable=True),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("started_at", UtcDateTime, nullable=True),
+        Column("finished_at", UtcDateTime, nullable=True),
+        Index("ix_work_jobs_owner_id_created_at", "owner_id", "created_at"),
+        Index("ix_work_jobs_state_created_at", "state", "created_at"),
+    )
+    Table(
+        "work_job_inputs", metadata,
+        Column("job_id", String(80), primary_key=True),
+        Column("seq", Integer, primary_key=True),
+        Column("text", Text, nullable=False),
+    )
+    Table(
+        "work_job_batches", metadata,
+        Column("job_id", String(80), primary_key=True),
+        Column("batch_no", Integer, primary_key=True),
+        Column("rows", Integer, nullable=False),                # input rows (or records) this batch did
+        Column("counts", JSON, nullable=False),                 # {"created": n, "duplicates": n, ...}
+        Column("errors", JSON, nullable=False),                 # the batch's failed rows: [{row, errors}]
+        Column("report", JSON, nullable=True),                  # an import's per-row report
+        Column("output", Text, nullable=True),                  # an export's file piece
+        Column("resume", JSON, nullable=True),                  # what the next batch starts from (a cursor)
+        Column("committed_at", UtcDateTime, nullable=False),
     )
 
 

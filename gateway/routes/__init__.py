@@ -27,12 +27,12 @@ import re
 
 from werkzeug.routing import BaseConverter, Map, Rule
 
-from gateway.routes import billing, customers, identity, leads, me, sales, support, webhooks
+from gateway.routes import billing, customers, identity, jobs, leads, me, sales, support, webhooks
 from gateway.routes.model import *  # noqa: F401,F403  (the route model, for the dispatcher and the tests)
 from gateway.routes.model import Route  # noqa: F401
 
 ROUTES = (identity.ROUTES + me.ROUTES + leads.ROUTES + customers.ROUTES + sales.ROUTES + billing.ROUTES
-          + support.ROUTES + webhooks.ROUTES)
+          + support.ROUTES + webhooks.ROUTES + jobs.ROUTES)
 
 
 class IdConverter(BaseConverter):

@@ -6,6 +6,7 @@ from crm_kit.records import audit, team_members
 from crm_kit.records.schemas import api_schemas
 from crm_kit.runtime.dependencies import Database
 from crm_kit.runtime.service import CrmService
+from crm_kit.runtime.work_job_runner import WorkJobService
 from services.customers import schemas
 from services.customers.entrypoints.billing_facts import BillingFactsEntrypoints
 from services.customers.entrypoints.follow_ups import FollowUpsEntrypoints
@@ -18,7 +19,7 @@ from services.customers.models import Base
 
 
 class CustomersService(RecordsEntrypoints, PoolsEntrypoints, FollowUpsEntrypoints, MergeEntrypoints,
-                       ImportsEntrypoints, SalesFactsEntrypoints, BillingFactsEntrypoints, CrmService):
+                       ImportsEntrypoints, SalesFactsEntrypoints, BillingFactsEntrypoints, WorkJobService, CrmService):
     name = "customers"
     db = Database(Base)
     # every schema of schemas/ (public names: CustomerOut -> Customer), and the kit's history and team schemas

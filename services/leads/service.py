@@ -10,6 +10,7 @@ from crm_kit.runtime.dependencies import Database
 from crm_kit.runtime.entrypoints import event_handler, rpc
 from crm_kit.runtime.jobs import periodic
 from crm_kit.runtime.service import CrmService
+from crm_kit.runtime.work_job_runner import WorkJobService, work_job
 from services.leads import application, schemas
 from services.leads.events import ContactDeleted, CustomerConvertedFromLead, CustomerDeleted, CustomersMerged
 from services.leads.models import Base
@@ -22,7 +23,7 @@ RECYCLE_INTERVAL = float(os.environ.get("LEADS_RECYCLE_INTERVAL_SECONDS", "3600"
 EXPORT_PAGE_SIZE = max(1, int(os.environ.get("LEADS_EXPORT_PAGE_SIZE", "") or application.EXPORT_PAGE_SIZE))
 
 
-class LeadsService(CrmService):
+class LeadsService(WorkJobService, CrmService):
     name = "leads"
     db = Database(Base)
     # every schema of schemas.py (public names: LeadOut -> Lead), and the kit's history and team schemas
@@ -132,6 +133,15 @@ class LeadsService(CrmService):
     @rpc
     def export_leads_page(self, query=None, cursor=None):
         return application.export_leads_page(self.db, self.principal, query, cursor, EXPORT_PAGE_SIZE)
+
+    # -- long work as jobs (crm_kit.runtime.work_jobs; the gateway's /api/v1/jobs) --
+    @work_job("import_leads", check=application.check_import)
+    def import_leads_job(self, job):
+        return application.import_leads_job(self.db, self.principal, job)
+
+    @work_job("export_leads", check=application.check_export)
+    def export_leads_job(self, job):
+        return application.export_leads_job(self.db, self.principal, job)
 
     # -- team and history --
     @rpc

@@ -22,7 +22,7 @@ them, tests drive them directly). Each takes the unit of work and the caller, an
 - ``access``: Who sees and changes a customer (the scopes plus the pools' way in), and masking.
 - ``imports``: The CSV import of customers with their contacts (``import_chunks`` how its rows are
   written, ``import_rows`` how they are checked, ``import_storage`` its bulk writes); ``export`` the
-  streamed CSV export.
+  streamed CSV export; ``jobs`` both as jobs with progress, in batches (``crm_kit.runtime.work_jobs``).
 """
 from services.customers.application.contacts import (  # noqa: F401
     create_contact,

@@ -13,6 +13,8 @@ them directly with a unit of work on SQLite. One module per subject:
                      written (their validation in bulk: ``crm_kit.records.text_rows``; the
                      overlap of preparation and writing: ``crm_kit.runtime.pipeline``)
 - ``export``         the CSV export, a page at a time
+- ``jobs``           the import of any size and the export as jobs with progress, in batches
+                     (``crm_kit.runtime.work_jobs``)
 
 and what they share: ``access`` (who sees and changes a lead or a pool: the data scopes plus the
 pools'), ``queries`` (the list filters in SQL), ``distribution`` (a new pool lead's owner),
@@ -38,6 +40,12 @@ from services.leads.application.follow_ups import (  # noqa: F401
     list_lead_follow_ups,
 )
 from services.leads.application.imports import IMPORT_COLUMNS, MAX_IMPORT_ROWS, import_leads  # noqa: F401
+from services.leads.application.jobs import (  # noqa: F401
+    check_export,
+    check_import,
+    export_leads_job,
+    import_leads_job,
+)
 from services.leads.application.lead_record import (  # noqa: F401
     create_lead,
     delete_lead,
