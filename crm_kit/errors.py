@@ -99,7 +99,9 @@ class Forbidden(CrmError):
     status = 403
     title = "Forbidden"
     slug = "forbidden"
-    public = CrmError.public + ("action",)          # the action refused: assign, claim, restore...
+    # action: the action refused (assign, claim, restore...); reason: why, when there are several
+    # (a customer's signed link for another purpose: ``wrong_purpose``)
+    public = CrmError.public + ("action", "reason")
 
 
 class NotFound(CrmError):
@@ -150,6 +152,15 @@ class LimitExceeded(Conflict):
     stands, ``available_at`` when it lets them again (a cooldown)."""
     slug = "limit-exceeded"
     public = Conflict.public + ("limit", "max", "current", "available_at")
+
+
+class Gone(CrmError):
+    """What the request names existed and is no more: a customer's signed link that expired
+    (``reason`` ``expired``, ``expired_at``) or was used already (``used``, ``used_at``)."""
+    status = 410
+    title = "Gone"
+    slug = "gone"
+    public = CrmError.public + ("reason", "expired_at", "used_at")
 
 
 class TooManyRequests(CrmError):

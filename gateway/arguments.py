@@ -42,6 +42,7 @@ def keywords(route: Route, request, params: dict, uow: UnitOfWork) -> dict:
         "version": lambda arg: expected,
         "csv": lambda arg: text,
         "cursor": lambda arg: None,
+        "link": lambda arg: inputs.portal_link(request),
         "department": lambda arg: resolved,
         "departments": lambda arg: resolved,
     }

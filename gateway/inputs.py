@@ -10,18 +10,22 @@ here, as a 400 or 422 problem naming the field:
 - a query parameter (name or value) holding a NUL character (percent-encoded bytes that are not
   UTF-8 arrive as they were sent, and a path parameter as U+FFFD: text, not a fault);
 - an ``If-Match`` that is not a version number (400), a body ``version`` that is not an integer of
-  at least 1 (422).
+  at least 1 (422);
+- on a customer's (link) route, no ``X-Portal-Link`` header (401 ``missing``), or one longer than
+  ``MAX_LINK_LENGTH`` (401 ``forged``: no link of ours is).
 """
 from __future__ import annotations
 
 import json
 import re
 
-from crm_kit.errors import BadRequest, ValidationFailed
+from crm_kit.errors import BadRequest, Unauthorized, ValidationFailed
 
 JSON = "application/json"
 MAX_JSON_DEPTH = 32           # objects and arrays within each other; no request needs more than 3
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+PORTAL_LINK_HEADER = "X-Portal-Link"
+MAX_LINK_LENGTH = 4096
 _IF_MATCH = re.compile(r'(?:W/)?"?0*([1-9][0-9]*)"?')
 
 
@@ -141,3 +145,13 @@ def expected_version(request, body: dict | None) -> int | None:
         raise BadRequest("If-Match must be the record's version number.",
                          {"errors": {"If-Match": ["Expected an integer version, at least 1."]}})
     return int(match.group(1))
+
+
+def portal_link(request) -> str:
+    """The customer's signed link of a link route (checked by the service that signed it)."""
+    token = request.headers.get(PORTAL_LINK_HEADER, "").strip()
+    if not token:
+        raise Unauthorized(f"A signed link is required ({PORTAL_LINK_HEADER}: <token>).", {"reason": "missing"})
+    if len(token) > MAX_LINK_LENGTH:
+        raise Unauthorized("This link is not valid.", {"reason": "forged"})
+    return token

@@ -43,7 +43,11 @@ PROBLEM = {
                                                           "to wait (also the Retry-After header)."},
         "limit": {"type": ["string", "integer"], "description": "For 429 and 414: the limit exceeded; for a "
                                                                  "limit exceeded (409): its name (max_held...)."},
-        "reason": {"type": "string", "description": "For 401: missing, expired, bad_credentials..."},
+        "reason": {"type": "string", "description": "For 401: missing, expired, bad_credentials...; a customer's "
+                                                    "signed link: forged (401), wrong_purpose (403), expired or "
+                                                    "used (410)."},
+        "expired_at": {"type": "string", "format": "date-time", "description": "For 410: when the link expired."},
+        "used_at": {"type": "string", "format": "date-time", "description": "For 410: when the link was used."},
         "service": {"type": "string", "description": "For 503: the service that did not answer."},
         "field": {"type": "string", "description": "For duplicates: the field that must be unique."},
         "action": {"type": "string", "description": "For actions not allowed in the record's state, or refused "
@@ -62,12 +66,18 @@ ERRORS = {
     "401": "Missing, invalid or expired bearer token",
     "403": "Allowed to see the record but not to do this",
     "404": "Not found, or outside the caller's data scope",
+    "410": "The signed link expired (`reason` expired, `expired_at`) or was used already (used, `used_at`)",
     "409": "Conflict: duplicate, wrong state for the action, or stale version; on a create, a request with "
            "the same Idempotency-Key still in progress (with Retry-After)",
     "422": "Validation failed; `errors` names each field",
     "429": "Rate limited; see Retry-After",
     "500": "Internal error; `error_id` identifies it in the logs",
     "503": "A backing service did not answer within the gateway's deadline (with Retry-After)",
+}
+LINK_ERRORS = {   # a customer's route (signed link, no user): what its statuses mean there
+    "401": "No signed link (`reason` missing), or not one of ours (forged, altered)",
+    "403": "A genuine link, but for something else (`reason` wrong_purpose)",
+    "404": "The link's ticket is no more",
 }
 OPS = {
     "/healthz": ("Liveness", {"type": "object"}, "application/json"),
@@ -99,12 +109,14 @@ def _problem_responses(route: Route) -> dict:
         wanted |= {"422"}
     if route.public:
         wanted -= {"404", "503"}
-    return {status: _problem(status) for status in sorted(wanted)}
+    if route.link:
+        wanted |= {"401", "403", "410"}
+    return {status: _problem(status, route.link) for status in sorted(wanted)}
 
 
-def _problem(status: str) -> dict:
+def _problem(status: str, link: bool = False) -> dict:
     headers = dict(_REQUEST_ID, **_RETRY_AFTER) if status in ("409", "429", "503") else _REQUEST_ID
-    return {"description": ERRORS[status], "headers": headers,
+    return {"description": LINK_ERRORS.get(status, ERRORS[status]) if link else ERRORS[status], "headers": headers,
             "content": {"application/problem+json": {"schema": _ref("Problem")}}}
 
 
@@ -140,6 +152,8 @@ def _operation(route: Route, components: dict) -> dict:
         op["description"] = route.description
     if route.public:
         op["security"] = []
+    if route.link:
+        op["security"] = [{"portalLink": []}]
     ok = {"description": {201: "Created", 202: "Accepted", 204: "Deleted"}.get(route.status, "OK"),
           "headers": dict(_REQUEST_ID)}
     if route.download:
@@ -202,14 +216,20 @@ def build_spec(service_schemas: dict[str, dict], routes=ROUTES) -> dict:
     spec = APISpec(title="CRM platform API", version="1", openapi_version="3.1.0",
                    info={"description": "The gateway's HTTP contract (see shared/api.md). Errors are "
                                         "application/problem+json (RFC 9457). Lists are keyset-paginated: "
-                                        "{items, next_cursor}. Every /api/v1 route but /auth/token needs "
-                                        "`Authorization: Bearer <token>`. Text anywhere in a request (JSON "
+                                        "{items, next_cursor}. Every /api/v1 route but /auth/token and the "
+                                        "customers' /portal routes needs `Authorization: Bearer <token>`; a "
+                                        "/portal route takes the customer's signed one-time link as "
+                                        "`X-Portal-Link: <token>` instead. Text anywhere in a request (JSON "
                                         "strings and keys, query parameters) must not hold NUL characters "
                                         "or unpaired surrogates (422 naming the field); a JSON body nests "
                                         f"at most {MAX_JSON_DEPTH} levels (400); a URL is at most "
                                         f"{MAX_URL_LENGTH} characters (414). A method a path does not take "
                                         "answers 405 with `Allow`."})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
+    spec.components.security_scheme("portalLink", {
+        "type": "apiKey", "in": "header", "name": "X-Portal-Link",
+        "description": "A customer's signed one-time link (support hands it out: a survey link on "
+                       "`ticket_resolved`, reply and open-ticket links from staff). A write uses it up."})
     spec.components.schema("Problem", PROBLEM)
     components = dict(service_schemas)
     for name in sorted({r for route in routes for r in (route.request, route.response, route.query_schema)

@@ -3,8 +3,10 @@ for ``POST /api/v1/auth/token`` (guessing passwords) and for the API.
 
 Configured with rate strings such as ``"20/minute"``:
 ``RATE_LIMIT_TOKEN_PER_IP``, ``RATE_LIMIT_TOKEN_PER_USER`` (per username tried *from one client
-IP*: :meth:`RateLimits.sign_in_key`), ``RATE_LIMIT_API_PER_IP``, ``RATE_LIMIT_API_PER_USER``; an
-empty value turns a limit off.
+IP*: :meth:`RateLimits.sign_in_key`), ``RATE_LIMIT_API_PER_IP``, ``RATE_LIMIT_API_PER_USER``, and
+for the customers' portal (routes with a signed link, no user) ``RATE_LIMIT_PORTAL_PER_IP`` and
+``RATE_LIMIT_PORTAL_PER_LINK`` (per link: :meth:`RateLimits.link_key`, a digest of the token, so a
+link's text is never a storage key); an empty value turns a limit off.
 
 Why per username and IP. A limit per username alone lets anyone lock a user out: ten wrong
 passwords a minute for ``alice`` from anywhere, and ``alice`` herself cannot sign in. Keyed by
@@ -15,6 +17,7 @@ default; a ``redis://`` URI shares the counters between replicas.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import time
@@ -29,6 +32,8 @@ DEFAULTS = {
     "RATE_LIMIT_TOKEN_PER_USER": "10/minute",
     "RATE_LIMIT_API_PER_IP": "6000/minute",
     "RATE_LIMIT_API_PER_USER": "3000/minute",
+    "RATE_LIMIT_PORTAL_PER_IP": "120/minute",
+    "RATE_LIMIT_PORTAL_PER_LINK": "20/minute",
 }
 
 
@@ -46,6 +51,11 @@ class RateLimits:
         """The key of ``RATE_LIMIT_TOKEN_PER_USER``: the username tried, from this client IP."""
         name = username if isinstance(username, str) else ""
         return f"{ip}|{name[:100]}"
+
+    @staticmethod
+    def link_key(token: str) -> str:
+        """The key of ``RATE_LIMIT_PORTAL_PER_LINK``: a digest of the link's token."""
+        return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
     def check(self, name: str, key: str) -> None:
         limit = self.limits.get(name)

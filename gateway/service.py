@@ -120,12 +120,17 @@ class GatewayService:
 
     # -- the API -----------------------------------------------------------
     def _handle(self, request, route: Route, params: dict) -> Response:
-        """Every route alike: authenticate (or, on a public route, limit the sign-ins), read the
+        """Every route alike: authenticate (or, on a public route, limit the sign-ins; on a customer's
+        link route, limit per IP and per link and let the owning service check the link), read the
         call's keyword arguments as the route declares them (``gateway.arguments``), call, answer."""
         ip = client_ip(request)
         inputs.check_query(request)
         principal = None
-        if route.public:  # sign-in: limited per IP, and per username tried from that IP (nobody locks anyone out)
+        if route.link:    # no user: the service that signed the link checks it (the call carries no principal)
+            self.rate_limits.check("RATE_LIMIT_PORTAL_PER_IP", ip)
+            link_key = self.rate_limits.link_key(inputs.portal_link(request))
+            self.rate_limits.check("RATE_LIMIT_PORTAL_PER_LINK", link_key)
+        elif route.public:  # sign-in: limited per IP, and per username tried from that IP (nobody locks anyone out)
             self.rate_limits.check("RATE_LIMIT_TOKEN_PER_IP", ip)
             tried = inputs.json_body(request).get(route.limit_by) if route.limit_by else None
             self.rate_limits.check("RATE_LIMIT_TOKEN_PER_USER", self.rate_limits.sign_in_key(tried, ip))

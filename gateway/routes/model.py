@@ -17,6 +17,7 @@ SOURCES = {
     "version": "the expected version: If-Match, else the body's version (taken out of it), else None",
     "csv": "the text/csv body, as a string",
     "cursor": "the page cursor of a download (None for the first page)",
+    "link": "a customer's signed link: the X-Portal-Link header (a ``link`` route's; absent: 401 missing)",
     "department": "the department of the user named in the one field of `users`",
     "departments": "{user_id: department_id} of the users named in the fields of `users`",
 }
@@ -69,6 +70,10 @@ def cursor(name: str = "cursor") -> Arg:
     return Arg(name, "cursor")
 
 
+def link(name: str = "token") -> Arg:
+    return Arg(name, "link")
+
+
 @dataclass(frozen=True)
 class Users:
     """Body fields naming users, checked by the gateway before the call (it owns the users).
@@ -115,6 +120,10 @@ class Route:
     location: str | None = None  # for 201: URL template; {name} from the path parameters, else the result
     public: bool = False      # no bearer token needed (sign-in): rate-limited per IP and per (limit_by, IP)
     limit_by: str | None = None  # of a public route: the body field its per-user rate limit counts by
+    # A customer's route (the portal): no bearer token and no user; the call gets the signed link the
+    # customer holds (``link()``: the X-Portal-Link header), which the owning service checks (forged 401,
+    # wrong purpose 403, expired or used 410). Rate-limited per IP and per link (RATE_LIMIT_PORTAL_*).
+    link: bool = False
     request: str | None = None
     response: str | None = None
     query_schema: str | None = None  # the schema of the query string (documents the filters)
@@ -126,6 +135,9 @@ class Route:
         names = [a.name for a in self.arguments]
         if len(names) != len(set(names)):
             raise ValueError(f"{self.method} {self.path}: an argument is given twice: {names}")
+        if self.link != any(a.source == "link" for a in self.args) or self.link and (self.public or self.users):
+            raise ValueError(f"{self.method} {self.path}: a link route (and only one) takes the link argument; "
+                             "it is neither a sign-in nor names users")
         if bool(self.download) != any(a.source == "cursor" for a in self.args):
             raise ValueError(f"{self.method} {self.path}: a download takes a cursor argument, nothing else does")
 
@@ -159,7 +171,7 @@ class Route:
     def idempotent(self) -> bool:
         """A write that takes an ``Idempotency-Key`` (api.md: creates; here every write -- an action,
         an update, a delete -- so that a client told 503 can retry any of them safely)."""
-        return self.method in ("POST", "PATCH", "DELETE") and not self.public and not self.download
+        return self.method in ("POST", "PATCH", "DELETE") and not self.public and not self.link and not self.download
 
 
 def crud(tag, base, param, service, singular, plural, schema, create=True, update=True, delete=False,

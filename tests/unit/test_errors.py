@@ -14,6 +14,7 @@ from crm_kit.errors import (
     CrmError,
     Duplicate,
     Forbidden,
+    Gone,
     InvalidState,
     LimitExceeded,
     NotFound,
@@ -37,7 +38,7 @@ KIT_ERRORS = [c for c in _all_subclasses(CrmError) if c.__module__ == "crm_kit.e
 EXPECTED_STATUS = {
     CrmError: 500, BadRequest: 400, ValidationFailed: 422, Unauthorized: 401, Forbidden: 403,
     NotFound: 404, Conflict: 409, InvalidState: 409, Duplicate: 409, StaleVersion: 409,
-    LimitExceeded: 409, TooManyRequests: 429, ServiceUnavailable: 503,
+    LimitExceeded: 409, Gone: 410, TooManyRequests: 429, ServiceUnavailable: 503,
 }
 
 
@@ -183,10 +184,11 @@ def test_expected_errors_cover_every_kit_error():
 CONFLICT_PUBLIC = {"errors", "current_state", "action", "existing_id", "field", "current_version", "retry_after"}
 EXPECTED_PUBLIC = {
     CrmError: {"errors"}, BadRequest: {"errors", "reason"}, ValidationFailed: {"errors"},
-    Unauthorized: {"errors", "reason"}, Forbidden: {"errors", "action"}, NotFound: {"errors"},
+    Unauthorized: {"errors", "reason"}, Forbidden: {"errors", "action", "reason"}, NotFound: {"errors"},
     Conflict: CONFLICT_PUBLIC, InvalidState: CONFLICT_PUBLIC | {"allowed_actions", "allowed_until"},
     Duplicate: CONFLICT_PUBLIC, StaleVersion: CONFLICT_PUBLIC,
     LimitExceeded: CONFLICT_PUBLIC | {"limit", "max", "current", "available_at"},
+    Gone: {"errors", "reason", "expired_at", "used_at"},
     TooManyRequests: {"errors", "retry_after", "limit"}, ServiceUnavailable: {"errors", "service", "retry_after"},
 }
 PRIVATE = {"resource": "lead", "id": "L1", "expected_version": 3, "error_id": "E1", "code": "x", "secret": "internals"}

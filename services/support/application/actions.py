@@ -7,6 +7,8 @@ assignment by hand or by routing, and the on-site arrival.
 - ``resolve`` (with the resolution): the clocks stop (a ticket resolved without a public reply
   counts as answered then); a ``resolved`` pause stands until a reopen, so a reopened ticket's
   resolution clock does not count the time it was resolved;
+  The customer's survey link is minted and carried on ``ticket_resolved`` (``survey_link``; again on
+  ``ticket_closed`` unless the resolution was answered meanwhile: ``application.portal``);
 - ``close``; ``reopen`` (a resolved one, or a closed one within ``REOPEN_DAYS``): back in progress.
 
 Each emits ``ticket_status_changed`` (and ``ticket_resolved`` / ``ticket_closed`` /
@@ -20,7 +22,7 @@ from crm_kit.ids import new_id
 from crm_kit.records.db import utcnow
 from crm_kit.records.schemas import load
 from crm_kit.runtime.uow import UnitOfWork
-from services.support.application import clocks, routing
+from services.support.application import clocks, portal_links, routing
 from services.support.application.access import for_write
 from services.support.application.tickets import dump
 from services.support.domain import tickets as rules
@@ -66,10 +68,10 @@ def move(uow: UnitOfWork, ticket: Ticket, action: str, now, resolution=None, rea
     uow.audit_action(action)
     uow.session.flush()
     uow.emit(TICKET_STATUS_CHANGED, ticket, action=action, previous_status=previous, occurred_at=now)
-    if action == "resolve":
-        uow.emit(TICKET_RESOLVED, ticket, occurred_at=now)
-    elif action == "close":
-        uow.emit(TICKET_CLOSED, ticket, occurred_at=now)
+    if action in ("resolve", "close"):      # the customer's survey link (none if this resolution was answered)
+        survey_link = portal_links.survey_link(uow.session, ticket, now)
+        uow.emit(TICKET_RESOLVED if action == "resolve" else TICKET_CLOSED, ticket, occurred_at=now,
+                 survey_link=survey_link)
     elif action == "reopen":
         uow.emit(TICKET_REOPENED, ticket, previous_status=previous, reason=reason, occurred_at=now)
 

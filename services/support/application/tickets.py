@@ -40,25 +40,33 @@ def dump(ticket: Ticket, now=None) -> dict:
 def create_ticket(uow: UnitOfWork, principal: Principal, data: dict) -> dict:
     fields = load(_create, data)
     with uow:
-        session = uow.session
         now = utcnow()
-        group = routing.group_or_404(session, fields["group_id"])
-        assignee_id = fields.pop("assignee_id")
-        if fields["customer_id"] is not None:
-            fields["customer_id"] = current_customer_id(session, fields["customer_id"])
-        ticket = Ticket(id=new_id(), number=take_number(session, TICKET_PREFIX, now.date()), **fields,
-                        owner_id=principal.user_id, created_by=principal.user_id,
-                        department_id=(group.department_id if group is not None else None) or principal.department_id,
-                        status=rules.NEW, opened_at=now, reopen_count=0, version=1, created_at=now, updated_at=now)
-        clocks.choose(session, ticket, group)
-        clocks.refresh(ticket, now)
-        session.add(ticket)
-        uow.audit_action("create")
-        session.flush()
-        uow.emit(TICKET_OPENED, ticket, occurred_at=now)
-        routing.assign(uow, ticket, group, assignee_id, now, principal.user_id)
-        session.flush()
+        ticket = open_ticket(uow, fields, principal.user_id, principal.department_id, now)
         return uow.commit(lambda: dump(ticket, now))
+
+
+def open_ticket(uow: UnitOfWork, fields: dict, created_by: str | None, department_id: str | None, now,
+                ticket_id: str | None = None) -> Ticket:
+    """Open a ticket of ``fields`` (``TicketCreate``'s, loaded) in the unit of work: numbered, its SLA
+    chosen, routed (unless ``assignee_id``). ``created_by`` None: the customer opened it (the portal)."""
+    session = uow.session
+    group = routing.group_or_404(session, fields["group_id"])
+    assignee_id = fields.pop("assignee_id", None)
+    if fields["customer_id"] is not None:
+        fields["customer_id"] = current_customer_id(session, fields["customer_id"])
+    ticket = Ticket(id=ticket_id or new_id(), number=take_number(session, TICKET_PREFIX, now.date()), **fields,
+                    owner_id=created_by, created_by=created_by,
+                    department_id=(group.department_id if group is not None else None) or department_id,
+                    status=rules.NEW, opened_at=now, reopen_count=0, version=1, created_at=now, updated_at=now)
+    clocks.choose(session, ticket, group)
+    clocks.refresh(ticket, now)
+    session.add(ticket)
+    uow.audit_action("create")
+    session.flush()
+    uow.emit(TICKET_OPENED, ticket, occurred_at=now)
+    routing.assign(uow, ticket, group, assignee_id, now, created_by)
+    session.flush()
+    return ticket
 
 
 def get_ticket(uow: UnitOfWork, principal: Principal, ticket_id: str) -> dict:

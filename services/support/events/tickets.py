@@ -4,8 +4,8 @@
 - ``ticket_assigned``        given to an agent: by routing (``rule`` ``least_loaded`` with its inputs) or
                              by hand (``chosen``); again: a reassignment (``previous_assignee_id``)
 - ``ticket_status_changed``  any move of the status machine after the opening (``action``, ``previous_status``)
-- ``ticket_resolved``        resolved (``resolution``)
-- ``ticket_closed``          closed
+- ``ticket_resolved``        resolved (``resolution``; ``survey_link``: the customer's survey link)
+- ``ticket_closed``          closed (``survey_link``: a new one unless the resolution was answered)
 - ``ticket_reopened``        a resolved or closed ticket was reopened (``reason``, ``reopen_count``)
 
 Every payload carries ``id, number, customer_id, contact_id, product_id, order_id, channel, category,
@@ -19,7 +19,7 @@ from marshmallow import Schema, fields
 from crm_kit.runtime.events import EventType
 
 __all__ = ["TicketOpenedPayload", "TicketAssignedPayload", "TicketStatusChangedPayload", "TicketResolvedPayload",
-           "TicketClosedPayload", "TicketReopenedPayload", "TICKET_OPENED", "TICKET_ASSIGNED",
+           "TicketClosedPayload", "TicketReopenedPayload", "SurveyLinkPayload", "TICKET_OPENED", "TICKET_ASSIGNED",
            "TICKET_STATUS_CHANGED", "TICKET_RESOLVED", "TICKET_CLOSED", "TICKET_REOPENED"]
 
 
@@ -65,13 +65,31 @@ class TicketStatusChangedPayload(TicketPayload):
     previous_status = fields.String(required=True)
 
 
+class SurveyLinkPayload(Schema):
+    """A signed one-time link for the customer's satisfaction survey (``domain/links.py``)."""
+    link_id = fields.String(required=True)
+    token = fields.String(required=True, metadata={
+        "description": "Sent as `X-Portal-Link` to `POST /api/v1/portal/survey` (good once, until expires_at)."})
+    url = fields.String(required=True, metadata={"description": "SUPPORT_PORTAL_URL#<token>, for the customer."})
+    expires_at = fields.DateTime(required=True)
+
+
+def _survey_link():
+    # added in issue 14 item 4: optional, so consumers of version 1 read the events as before
+    return fields.Nested(SurveyLinkPayload, required=False, allow_none=True, metadata={
+        "description": "The customer's survey link (a notifier mails it); null when the resolution was "
+                       "answered already."})
+
+
 class TicketResolvedPayload(TicketPayload):
     resolved_at = fields.DateTime(required=True)
     resolution = _opt()
+    survey_link = _survey_link()
 
 
 class TicketClosedPayload(TicketPayload):
     closed_at = fields.DateTime(required=True)
+    survey_link = _survey_link()
 
 
 class TicketReopenedPayload(TicketPayload):
@@ -87,6 +105,10 @@ _BASE = {"id": "01933b50-1f00-7a00-8000-000000011001", "number": "TK-2026-000042
          "assignee_id": "01933b50-1f00-7a00-8000-00000000a005", "owner_id": "01933b50-1f00-7a00-8000-00000000a005",
          "department_id": "01933b50-1f00-7a00-8000-00000000d001", "status": "assigned",
          "occurred_at": "2026-03-02T09:00:00+00:00"}
+
+_SURVEY_LINK = {"link_id": "01933b50-1f00-7a00-8000-000000013001", "token": "eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl",
+                "url": "https://support.example.org/portal#eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl",
+                "expires_at": "2026-03-17T10:00:00+00:00"}
 
 TICKET_OPENED = EventType(
     "ticket_opened", TicketOpenedPayload, version=1,
@@ -110,7 +132,8 @@ TICKET_RESOLVED = EventType(
     "ticket_resolved", TicketResolvedPayload, version=1,
     description="A ticket was resolved, with the resolution.",
     example={**_BASE, "status": "resolved", "resolved_at": "2026-03-03T10:00:00+00:00",
-             "resolution": "Replaced the toner", "occurred_at": "2026-03-03T10:00:00+00:00"})
+             "resolution": "Replaced the toner", "occurred_at": "2026-03-03T10:00:00+00:00",
+             "survey_link": _SURVEY_LINK})
 TICKET_CLOSED = EventType(
     "ticket_closed", TicketClosedPayload, version=1,
     description="A resolved ticket was closed (a satisfaction survey is due).",

@@ -8,7 +8,8 @@
   ``sla_calendar``: the policy and the group's calendar as they were when chosen, so a later edit
   never moves a running deadline) and ``next_sla_check_at``, the earliest moment a clock may warn
   or breach (indexed: the timer's one query);
-- ``ticket_comments``: public (to the customer) or internal notes;
+- ``ticket_comments``: public (to the customer) or internal notes; by an agent or, through a signed
+  link, by the customer's contact (``author_type``);
 - ``ticket_pauses``: when the SLA clocks stood still (``waiting_on_customer``; ``resolved`` until a
   reopen), one row per pause, ``ended_at`` null while it lasts;
 - ``ticket_sla_flags``: the warnings and breaches raised, once each per ticket and clock (unique);
@@ -85,6 +86,7 @@ class Ticket(Base):
         Index("ix_tickets_assignee_status", "assignee_id", "status"),
         Index("ix_tickets_status_id", "status", "id"),
         Index("ix_tickets_created_by_id", "created_by", "id"),
+        Index("ix_tickets_opened_at", "opened_at"),          # quality figures: the tickets opened in a period
         # the SLA timer: the tickets due for a look, soonest first (most rows: null once settled)
         Index("ix_tickets_next_sla_check", "next_sla_check_at", "id",
               postgresql_where=text("next_sla_check_at IS NOT NULL"),
@@ -100,6 +102,9 @@ class TicketComment(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     ticket_id: Mapped[str] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
     author_id: Mapped[str | None] = mapped_column(String(36))
+    # who wrote it: ``user`` (an agent, author_id a user id), ``contact`` (the customer's contact through
+    # a signed link, author_id the contact id) or ``customer`` (a link without a contact: the customer id)
+    author_type: Mapped[str] = mapped_column(String(10), default="user", server_default="user")
     public: Mapped[bool] = mapped_column(Boolean, default=False)
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)

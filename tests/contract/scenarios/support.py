@@ -1,12 +1,13 @@
 """Scenarios of the support service: a ticket opened and routed in its group, worked (waiting on the
 customer, resumed), resolved, reopened, resolved and closed; the SLA timer raising a warning and a
-breach; and its handlers of customers' merges (tickets follow the survivor) and owner changes (the
-new owner reads the customer's tickets; no ticket moves)."""
+breach; the customer answering the survey through the link the resolution handed out; and its
+handlers of customers' merges (tickets follow the survivor) and owner changes (the new owner reads
+the customer's tickets; no ticket moves)."""
 from __future__ import annotations
 
 import datetime as dt
 
-from services.support.application import actions, customer_events, groups, sla_run, tickets
+from services.support.application import actions, customer_events, groups, portal, sla_run, tickets
 from services.support.models import SupportCustomerRef, Ticket
 from tests.contract.support import ADMIN, Consuming, Producing, acting_as
 
@@ -46,10 +47,21 @@ def warned_and_breached(dbs):
     sla_run.flag_sla(db.uow(), opened + dt.timedelta(days=30))          # past every deadline
 
 
+def surveyed(dbs):
+    db = dbs("support")
+    ticket_id = _open(dbs, group_id=_group(dbs), contact_id="01933b50-1f00-7a00-8000-0000000cd001")
+    actions.resolve_ticket(db.uow(), ADMIN, ticket_id, {"resolution": "Replaced the toner"})
+    [resolved] = [env["payload"] for env in db.outbox() if env["event_type"] == "ticket_resolved"]
+    portal.portal_survey(db.uow(), resolved["survey_link"]["token"],
+                         {"csat": 5, "nps": 9, "comment": "Quick and friendly"})
+
+
 PRODUCERS = [
     Producing("support", worked_and_closed, frozenset({
         "ticket_opened", "ticket_assigned", "ticket_status_changed", "ticket_resolved", "ticket_reopened",
         "ticket_closed"})),
+    Producing("support", surveyed, frozenset({"ticket_opened", "ticket_assigned", "ticket_status_changed",
+                                              "ticket_resolved", "survey_submitted"})),
     Producing("support", warned_and_breached, frozenset({"ticket_opened", "ticket_sla_warning",
                                                          "ticket_sla_breached"})),
 ]

@@ -6,7 +6,7 @@ import datetime as dt
 import jwt
 import pytest
 
-from crm_kit.errors import Unauthorized
+from crm_kit.errors import CrmError, Forbidden, Gone, Unauthorized
 from services.support.domain import links
 
 UTC = dt.timezone.utc
@@ -14,9 +14,15 @@ NOW = dt.datetime(2026, 12, 3, 10, tzinfo=UTC)
 SECRET = "a secret of the support service, long enough for HS256"
 
 
+STATUS = {"forged": (Unauthorized, 401), "wrong_purpose": (Forbidden, 403),
+          "expired": (Gone, 410), "used": (Gone, 410)}
+
+
 def refused(reason, fn, *args):
-    with pytest.raises(Unauthorized) as caught:
+    with pytest.raises(CrmError) as caught:
         fn(*args)
+    kind, status = STATUS[reason]
+    assert isinstance(caught.value, kind) and caught.value.status == status, caught.value
     assert caught.value.extra["reason"] == reason, caught.value.extra
     return caught.value
 
@@ -56,3 +62,21 @@ def test_another_purpose():
     refused("wrong_purpose", links.read, SECRET, token, "reply", NOW)
     with pytest.raises(ValueError):
         links.sign(SECRET, "admin", "ticket-1", NOW)
+
+
+def test_extra_claims_read_back_and_unknown_ones_are_refused():
+    token, link = links.sign(SECRET, "open_ticket", "customer-1", NOW,
+                             extra={"contact_id": "contact-1", "group_id": None})
+    assert links.read(SECRET, token, "open_ticket", NOW).extra == {"contact_id": "contact-1"} == link.extra
+    with pytest.raises(ValueError):
+        links.sign(SECRET, "open_ticket", "customer-1", NOW, extra={"role": "admin"})
+    with pytest.raises(ValueError):
+        links.sign(SECRET, "survey", "ticket-1", NOW, ttl=dt.timedelta(days=91))
+
+
+def test_the_refusals_say_when():
+    token, _ = links.sign(SECRET, "survey", "ticket-1", NOW, ttl=dt.timedelta(hours=1))
+    expired = refused("expired", links.read, SECRET, token, "survey", NOW + dt.timedelta(hours=2))
+    assert expired.public_extra()["expired_at"] == (NOW + dt.timedelta(hours=1)).isoformat()
+    used = refused("used", links.refuse_reuse, links.read(SECRET, token, "survey", NOW), NOW)
+    assert used.public_extra() == {"reason": "used", "used_at": NOW.isoformat()}
