@@ -63,6 +63,19 @@ def service_metadata(name: str):
     return module.Base.metadata
 
 
+def include_object(metadata):
+    """Alembic's ``include_object`` leaving alone what only one dialect has, created beside the models'
+    tables (``metadata.info["dialect_objects"]``: full-text indexes, ``crm_kit.records.fulltext``)."""
+    from crm_kit.records.fulltext import DIALECT_OBJECTS
+    ignored = metadata.info.get(DIALECT_OBJECTS, set())
+
+    def include(obj, name, type_, reflected, compare_to):
+        if type_ == "column":
+            return f"{obj.table.name}.{name}" not in ignored
+        return name not in ignored
+    return include
+
+
 def run_env(target_metadata) -> None:
     """The body of the kit's migration environment (``migration_env/env.py``)."""
     from alembic import context
@@ -74,7 +87,7 @@ def run_env(target_metadata) -> None:
     url = config.get_main_option("sqlalchemy.url")
     if context.is_offline_mode():
         context.configure(url=url, target_metadata=target_metadata, literal_binds=True,
-                          render_as_batch=url.startswith("sqlite"))
+                          render_as_batch=url.startswith("sqlite"), include_object=include_object(target_metadata))
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -87,7 +100,8 @@ def run_env(target_metadata) -> None:
             connection.exec_driver_sql("SELECT pg_advisory_lock(%s)" % MIGRATION_LOCK_ID)
             connection.commit()
         context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=url.startswith("sqlite"), compare_type=True)
+                          render_as_batch=url.startswith("sqlite"), compare_type=True,
+                          include_object=include_object(target_metadata))
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

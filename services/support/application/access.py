@@ -9,7 +9,8 @@ in, passed to the kit as extra clauses (``crm_kit.records.scopes``):
   of the account follows its tickets.
 
 A ticket out of all of them answers 404; readable but not writable 403. Leads of a group
-(``role`` ``lead``) may also run the SLA rule now over their groups' tickets.
+(``role`` ``lead``) may also run the SLA rule now over their groups' tickets. Support staff
+(``is_staff``: administrators and the members of any group) write the knowledge base and read its drafts.
 """
 from __future__ import annotations
 
@@ -58,6 +59,14 @@ def for_write(session, principal: Principal, ticket_id: str) -> Ticket:
     if principal.is_admin or can_write(session, Ticket, ticket_id, principal, write_clause(principal)):
         return ticket
     raise Forbidden(f"You may see ticket {ticket_id} but not change it.", {"resource": SUBJECT, "id": ticket_id})
+
+
+def is_staff(session, principal: Principal | None) -> bool:
+    """Support staff: administrators, and the members (agents, leads) of any support group (the
+    knowledge base's drafts and its writing)."""
+    if principal is None:
+        return False
+    return principal.is_admin or session.scalars(group_ids_of(principal).limit(1)).first() is not None
 
 
 def is_lead(session, principal: Principal | None) -> bool:

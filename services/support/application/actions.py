@@ -22,7 +22,7 @@ from crm_kit.ids import new_id
 from crm_kit.records.db import utcnow
 from crm_kit.records.schemas import load
 from crm_kit.runtime.uow import UnitOfWork
-from services.support.application import clocks, portal_links, routing
+from services.support.application import clocks, kb_search, portal_links, routing
 from services.support.application.access import for_write
 from services.support.application.tickets import dump
 from services.support.domain import tickets as rules
@@ -67,6 +67,8 @@ def move(uow: UnitOfWork, ticket: Ticket, action: str, now, resolution=None, rea
     clocks.refresh(ticket, now)
     uow.audit_action(action)
     uow.session.flush()
+    if action in ("resolve", "reopen"):       # a resolved ticket is found by the suggestions
+        kb_search.ticket_changed(uow.session, ticket)
     uow.emit(TICKET_STATUS_CHANGED, ticket, action=action, previous_status=previous, occurred_at=now)
     if action in ("resolve", "close"):      # the customer's survey link (none if this resolution was answered)
         survey_link = portal_links.survey_link(uow.session, ticket, now)

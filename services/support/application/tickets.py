@@ -17,10 +17,11 @@ from crm_kit.records.schemas import load
 from crm_kit.records.scopes import scoped_select
 from crm_kit.records.versioning import check_version
 from crm_kit.runtime.uow import UnitOfWork
-from services.support.application import clocks, routing
+from services.support.application import clocks, kb_search, routing
 from services.support.application.access import SUBJECT, for_read, for_write, read_clause
 from services.support.application.customer_events import current_customer_id
 from services.support.application.numbers import take_number
+from services.support.domain import knowledge as kb_rules
 from services.support.domain import tickets as rules
 from services.support.domain.numbering import TICKET_PREFIX
 from services.support.events.tickets import TICKET_OPENED
@@ -106,6 +107,8 @@ def update_ticket(uow: UnitOfWork, principal: Principal, ticket_id: str, data: d
             clocks.refresh(ticket, now)
         uow.audit_action("update")
         session.flush()
+        if ticket.status in kb_rules.ARTICLE_FROM and {"subject", "description"} & set(fields):
+            kb_search.ticket_changed(session, ticket)
         return uow.commit(lambda: dump(ticket, now))
 
 

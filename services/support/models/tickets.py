@@ -14,6 +14,8 @@
   reopen), one row per pause, ``ended_at`` null while it lasts;
 - ``ticket_sla_flags``: the warnings and breaches raised, once each per ticket and clock (unique);
 - ``ticket_number_counters``: the last number taken per prefix and year.
+
+A resolved ticket is found by the suggestions through ``models/knowledge.py``'s ``TICKET_SEARCH``.
 """
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ class Ticket(Base):
     """Audited as entity ``ticket``; scoped by owner and department, and group membership."""
     __tablename__ = "tickets"
     __audit_entity__ = "ticket"
+    __audit_exclude__ = ("search_rowid",)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     number: Mapped[str] = mapped_column(String(30), unique=True)
@@ -64,6 +67,8 @@ class Ticket(Base):
     sla_policy: Mapped[dict | None] = mapped_column(JSON)
     sla_calendar: Mapped[dict | None] = mapped_column(JSON)
     next_sla_check_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # its row in the SQLite full-text index of resolved tickets (models/knowledge.py: TICKET_SEARCH)
+    search_rowid: Mapped[int | None] = mapped_column(Integer)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
@@ -88,6 +93,8 @@ class Ticket(Base):
         Index("ix_tickets_created_by_id", "created_by", "id"),
         Index("ix_tickets_opened_at", "opened_at"),          # quality figures: the tickets opened in a period
         # the SLA timer: the tickets due for a look, soonest first (most rows: null once settled)
+        Index("uq_tickets_search_rowid", "search_rowid", unique=True,
+              postgresql_where=text("search_rowid IS NOT NULL"), sqlite_where=text("search_rowid IS NOT NULL")),
         Index("ix_tickets_next_sla_check", "next_sla_check_at", "id",
               postgresql_where=text("next_sla_check_at IS NOT NULL"),
               sqlite_where=text("next_sla_check_at IS NOT NULL")),

@@ -11,10 +11,14 @@ from services.support.models import Base as SupportBase
 from tests.unit.conftest import ADMIN
 
 SUPPORT_WITHOUT_TEAM = {"ticket"}
-SUPPORT_NOT_LISTED = {"supportcustomerref": "which customer id a merged one became, who owns it: never listed"}
+SUPPORT_NOT_LISTED = {"supportcustomerref": "which customer id a merged one became, who owns it: never listed",
+                      "kb_article": "knowledge-base articles: not owner-scoped -- published ones everyone reads, "
+                                   "drafts and writing are support staff's (test_knowledge.py)"}
 SUPPORT_UNOWNED_LISTS = {
     "list_support_groups": "support groups: configuration, everyone reads, admins change (test_support_tickets.py)",
     "list_sla_policies": "SLA policies: configuration, everyone reads, admins change (test_support_tickets.py)",
+    "list_articles": "knowledge-base articles: published ones everyone reads, drafts support staff "
+                     "(services/support/application/knowledge.py, test_knowledge.py)",
 }
 AGENT = Principal("agent-1", "member", "d2", ("d2",))
 SUPPORT_ROLES = {"support_agent_of_group": AGENT,
