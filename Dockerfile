@@ -6,6 +6,16 @@
 #
 # Pin the base image by digest in CI (python:3.11-slim-bookworm@sha256:...).
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ------------------------------------------------------------ docs assets ---
+# The renderers of /docs (Swagger UI) and /docs/events (the AsyncAPI React component), from their
+# pinned npm packages (no install scripts run: swagger-ui-dist would report to its telemetry): the gateway
+# serves them itself, the image needs no node.
+FROM ${NODE_IMAGE} AS docs-assets
+WORKDIR /src/gateway/static
+COPY gateway/static/assets/package.json gateway/static/assets/package-lock.json gateway/static/assets/vendor.sh assets/
+RUN sh assets/vendor.sh
 
 # ---------------------------------------------------------------- builder ---
 FROM ${PYTHON_IMAGE} AS builder
@@ -27,6 +37,7 @@ COPY pyproject.toml ./
 COPY crm_kit/ crm_kit/
 COPY services/ services/
 COPY gateway/ gateway/
+COPY --from=docs-assets /src/gateway/static/vendor/ gateway/static/vendor/
 RUN pip install --no-deps . \
  && python -m compileall -q /opt/venv \
  && crm --help >/dev/null

@@ -3,6 +3,8 @@
 #   make test   set up everything and run unit, contract, integration and deploy tests
 #   make test-unit  the unit and contract tiers only (no broker, about a minute), and the linter
 #   make chaos  the fault suite (tests/faults) in longer, repeated rounds; report in var/faults/report.md
+#   make docs-assets  the renderers of /docs and /docs/events (npm, pinned) into gateway/static/vendor/
+#   make test-tools   the AsyncAPI parser and playwright-core (npm, pinned), Debian's chromium (apt)
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -12,21 +14,50 @@ PORT ?= 8000
 PYTEST_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-unit lint migrate bench replay-dead-letters dead-letters k8s-validate broker venv clean help
+.PHONY: run test test-unit lint migrate bench replay-dead-letters dead-letters k8s-validate broker venv clean help \
+	docs-assets test-tools
+
+# The renderers of /docs (Swagger UI) and /docs/events (the AsyncAPI React component), from their pinned
+# npm packages (gateway/static/assets/package-lock.json) into gateway/static/vendor/: the gateway serves them.
+DOCS_NPM := gateway/static/assets
+DOCS_VENDOR := gateway/static/vendor
+DOCS_STAMP := $(DOCS_VENDOR)/.installed
+# The test tools: the AsyncAPI project's parser and playwright-core (tests/tools/asyncapi/package-lock.json),
+# and Debian's chromium for the browser tests.
+TOOLS_NPM := tests/tools/asyncapi
+TOOLS_STAMP := $(TOOLS_NPM)/node_modules/.installed
 
 help:
 	@sed -n 's/^#   //p' Makefile
 
 $(STAMP): requirements.lock pyproject.toml clients/python/pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required (set PYTHON=...)")'
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q --no-deps -r requirements.lock
-	$(PY) -m pip install -q --no-deps -e .
-	$(PY) -m pip install -q --no-deps -e clients/python
+	@test -x $(PY) || { echo "Creating $(VENV) (Python 3.11)..."; $(PYTHON) -m venv $(VENV); }
+	@echo "Installing the pinned dependencies (requirements.lock) into $(VENV)..."
+	@$(PY) -m pip install -q --upgrade pip
+	@$(PY) -m pip install -q --no-deps -r requirements.lock
+	@# setuptools' build backend prints a banner on every editable install (BuildBackendWarning): not for us
+	@PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install -q --no-deps -e .
+	@PYTHONWARNINGS="ignore:Editable installation" $(PY) -m pip install -q --no-deps -e clients/python
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+$(DOCS_STAMP): $(DOCS_NPM)/package-lock.json
+	@scripts/ensure-node.sh
+	@echo "Installing the API docs' renderers (npm ci in $(DOCS_NPM), copied to $(DOCS_VENDOR))..."
+	@$(DOCS_NPM)/vendor.sh
+
+docs-assets: $(DOCS_STAMP)
+
+$(TOOLS_STAMP): $(TOOLS_NPM)/package-lock.json
+	@scripts/ensure-node.sh
+	@echo "Installing the test tools (npm ci in $(TOOLS_NPM))..."
+	@npm ci --prefix $(TOOLS_NPM) --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $(TOOLS_STAMP)
+
+test-tools: $(TOOLS_STAMP)
+	@tests/tools/ensure-chromium.sh
 
 broker:
 	@scripts/ensure-rabbitmq.sh
@@ -34,13 +65,13 @@ broker:
 migrate: venv broker
 	$(CRM) migrate all
 
-run: venv broker
-	$(CRM) run --port $(PORT)
+run: venv broker docs-assets
+	@$(CRM) run --port $(PORT)
 
-test: venv broker lint
+test: venv broker lint docs-assets test-tools
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-test-unit: venv lint
+test-unit: venv lint docs-assets $(TOOLS_STAMP)
 	$(PY) -m pytest -q tests/unit tests/contract $(PYTEST_ARGS)
 
 lint: venv
@@ -77,7 +108,7 @@ chaos: venv
 	FAULT_BROKER_DOWN_SECONDS=$(FAULT_BROKER_DOWN_SECONDS) FAULT_DB_DOWN_SECONDS=$(FAULT_DB_DOWN_SECONDS) \
 	$(PY) -m pytest -q tests/faults $(PYTEST_ARGS)
 
-up: venv broker
+up: venv broker docs-assets
 	$(PY) scripts/platform_up.py up
 
 down: venv broker

@@ -84,8 +84,33 @@ OPS = {
     "/readyz": ("Readiness: broker and every service reachable", {"type": "object"}, "application/json"),
     "/metrics": ("Prometheus metrics", {"type": "string"}, "text/plain"),
     "/openapi.json": ("This document", {"type": "object"}, "application/json"),
-    "/docs": ("Human-readable API documentation", {"type": "string"}, "text/html"),
+    "/docs": ("This document, to read and try (Swagger UI)", {"type": "string"}, "text/html"),
+    "/asyncapi.json": ("The AsyncAPI 3 document of every event the services publish", {"type": "object"},
+                       "application/json"),
+    "/docs/events": ("The events, to read (the AsyncAPI document rendered)", {"type": "string"}, "text/html"),
 }
+# The contexts, in the order a reader meets them; a route's tag is its context.
+TAGS = {
+    "identity": "Signing in, users and departments (the gateway's own records). Start with "
+                "`POST /api/v1/auth/token`.",
+    "me": "What the caller sees of their own work: who they are, their reminders (also as iCalendar).",
+    "leads": "Leads, lead pools and their recycling, follow-ups, CSV import and export, conversion.",
+    "customers": "Customers, contacts, customer pools, follow-ups, merges, CSV import and export, the "
+                 "customer's overview.",
+    "sales": "Products and price books, opportunities, quotes, orders and their approvals, contracts, targets.",
+    "billing": "Receivables, payment plans, payments and refunds, invoices, dunning and aging.",
+    "marketing": "Campaigns, segments and their results.",
+    "support": "Tickets, comments, groups, routing, SLA policies, quality per agent and group, the "
+               "knowledge base and a ticket's suggestions.",
+    "portal": "What a customer does without signing in, through the signed one-time link support gave "
+              "them (`X-Portal-Link`): read and reply to their ticket, open one, answer the survey.",
+    "analytics": "Reports.",
+    "webhooks": "Signed webhooks for systems outside the cluster (admins): subscriptions, the delivery "
+                "log, replay.",
+    "jobs": "Long work (imports, exports, bulk actions) as jobs: state, progress, rate, ETA, errors, "
+            "the result; cancel.",
+}
+TAGS_OPERATIONS = "For operators: health, readiness, metrics, and these documents."
 _PARAM = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 _REQUEST_ID = {"X-Request-ID": {"description": "The request's id (echoed, or assigned).",
                                 "schema": {"type": "string"}}}
@@ -198,6 +223,37 @@ def _operation(route: Route, components: dict) -> dict:
     return op
 
 
+DESCRIPTION = f"""The CRM platform's HTTP API: the gateway is the only way in. Operations are grouped by context
+below; the events the services publish are described at [/docs/events](/docs/events)
+([asyncapi.json](/asyncapi.json)).
+
+**Signing in.** `POST /api/v1/auth/token` with `{{"username", "password"}}` answers
+`{{"access_token", "token_type": "bearer", "expires_in"}}`; every other `/api/v1` route needs
+`Authorization: Bearer <token>`, but the customers' `/api/v1/portal` routes, which take the customer's
+signed one-time link as `X-Portal-Link: <token>` instead. On this page, *Try it out* on the sign-in
+operation signs you in for the others (or paste a token under *Authorize*).
+
+**Conventions.** JSON in and out, UTF-8; ids are strings; money is a decimal string (`"1999.00"`), never a
+float; times are ISO 8601 with an offset. A create answers 201 with the record and a `Location` header,
+and takes an optional `Idempotency-Key` (the same key and body within 24 h returns the first answer); long
+work (imports and exports of any size, bulk actions) answers 202 with the job's URL (`/api/v1/jobs/{{id}}`:
+state, progress, rate, ETA, errors, result). A
+record carries `version`; an update takes `If-Match: <version>` (or `version` in the body) and answers 409
+when it is stale. Actions on a state machine are sub-resources (`POST /api/v1/leads/{{id}}/convert`); one
+the record's state does not allow answers 409 naming the current state. Lists are keyset-paginated:
+`?limit=` (at most 200) and `?cursor=` (the previous page's `next_cursor`) answer
+`{{"items": [...], "next_cursor": ... | null}}`, page 1000 costing what page 1 costs. Every response
+carries `X-Request-ID` (taken from the request when given), also in every log line and event the request
+caused.
+
+**Errors** are `application/problem+json` (RFC 9457: `type`, `title`, `status`, `detail`, and
+`errors: {{field: [messages]}}` for validation): 400/422 bad input, 401 no valid token, 403 allowed to see but
+not to do, 404 unknown or outside the caller's data scope, 409 conflict, 429 rate limited and 503 a service
+not answering in time (both with `Retry-After`), never a 500 for bad input. Text anywhere in a request
+(JSON strings and keys, query parameters) must not hold NUL characters or unpaired surrogates (422 naming
+the field); a JSON body nests at most {MAX_JSON_DEPTH} levels (400); a URL is at most {MAX_URL_LENGTH}
+characters (414). A method a path does not take answers 405 with `Allow`."""
+
 IF_MATCH_PATTERN = r'^(W/)?"?0*[1-9][0-9]*"?$'
 VERSION = {"type": "integer", "minimum": 1,
            "description": "The version you read, instead of If-Match (which wins when both are given)."}
@@ -214,17 +270,7 @@ def _with_version(schema: dict) -> dict:
 def build_spec(service_schemas: dict[str, dict], routes=ROUTES) -> dict:
     """``service_schemas``: {"leads.Lead": {JSON Schema}, ...} as the services describe them."""
     spec = APISpec(title="CRM platform API", version="1", openapi_version="3.1.0",
-                   info={"description": "The gateway's HTTP contract (see shared/api.md). Errors are "
-                                        "application/problem+json (RFC 9457). Lists are keyset-paginated: "
-                                        "{items, next_cursor}. Every /api/v1 route but /auth/token and the "
-                                        "customers' /portal routes needs `Authorization: Bearer <token>`; a "
-                                        "/portal route takes the customer's signed one-time link as "
-                                        "`X-Portal-Link: <token>` instead. Text anywhere in a request (JSON "
-                                        "strings and keys, query parameters) must not hold NUL characters "
-                                        "or unpaired surrogates (422 naming the field); a JSON body nests "
-                                        f"at most {MAX_JSON_DEPTH} levels (400); a URL is at most "
-                                        f"{MAX_URL_LENGTH} characters (414). A method a path does not take "
-                                        "answers 405 with `Allow`."})
+                   info={"description": DESCRIPTION})
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"})
     spec.components.security_scheme("portalLink", {
         "type": "apiKey", "in": "header", "name": "X-Portal-Link",
@@ -254,7 +300,16 @@ def build_spec(service_schemas: dict[str, dict], routes=ROUTES) -> dict:
             "responses": {"200": {"description": "OK", "content": {mime: {"schema": schema}}}}}})
     doc = spec.to_dict()
     doc["security"] = [{"bearer": []}]
+    doc["tags"] = tags(routes)
     return doc
+
+
+def tags(routes=ROUTES) -> list[dict]:
+    """Every tag an operation has, one per context (``TAGS``' order and words first), then operations'."""
+    used = {route.tag for route in routes}
+    out = [{"name": name, "description": text} for name, text in TAGS.items() if name in used]
+    out += [{"name": name, "description": f"The {name} context."} for name in sorted(used - set(TAGS))]
+    return out + [{"name": "operations", "description": TAGS_OPERATIONS}]
 
 
 class OpenApi:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import string
-from pathlib import Path
 from urllib.parse import quote
 
 from kombu import Connection
@@ -26,7 +25,7 @@ from crm_kit.runtime.dependencies import Database
 from crm_kit.runtime.entrypoints import rpc
 from crm_kit.runtime.rpc_client import ServiceRpc
 from crm_kit.runtime.tracing import Tracing
-from gateway import arguments, idempotency, inputs, problems
+from gateway import arguments, docs_pages, idempotency, inputs, problems
 from gateway.fanout import FanOut
 from gateway.gathered import GATHERED
 from gateway.http import Caller, IdempotentCreates, Streamed, api, client_ip, method_not_allowed, route_not_found
@@ -41,8 +40,7 @@ from gateway.routes import Route, build_map
 log = logging.getLogger(__name__)
 
 JSON = "application/json"
-DOCS_HTML = (Path(__file__).parent / "static" / "docs.html").read_bytes()
-OPS_ROUTES = ("/healthz", "/readyz", "/metrics", "/openapi.json", "/docs")
+OPS_ROUTES = ("/healthz", "/readyz", "/metrics", "/openapi.json")
 OPS_METHODS = ("GET", "HEAD")
 
 
@@ -102,8 +100,8 @@ class GatewayService:
         if continuation is not None:  # the next chunk of a streamed response (gateway.http.Streamed)
             return continuation(self)
         path = request.path
-        if path in OPS_ROUTES:
-            request.crm_route = path
+        if path in OPS_ROUTES or docs_pages.is_docs_path(path):
+            request.crm_route = path if not path.startswith(docs_pages.ASSETS_PREFIX) else docs_pages.ASSETS_PREFIX
             if request.method not in OPS_METHODS:
                 return method_not_allowed(OPS_METHODS)
             return self._ops(path)
@@ -215,7 +213,7 @@ class GatewayService:
             return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
         if path == "/openapi.json":
             return json_response(self.openapi.document(self))
-        return Response(DOCS_HTML, mimetype="text/html")
+        return docs_pages.respond(path)
 
     def _readiness(self) -> Response:
         checks = {}

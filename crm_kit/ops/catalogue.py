@@ -10,9 +10,13 @@ Built by discovery, so there is no list to keep up to date:
   with apispec, wrapped in the envelope schema;
 - examples: ``EventType.example``, else ``docs/events/examples/<producer>/<event>.json``.
 
-The result is committed under ``docs/events/`` and ``tests/contract`` checks it::
+The result is committed under ``docs/events/`` and ``tests/contract`` checks it: the catalogue
+(``catalogue.json``, ``README.md``), its AsyncAPI 3 document (``asyncapi.json``, also
+``gateway/static/asyncapi.json`` which the gateway serves: ``crm_kit.ops.asyncapi``) and a snapshot
+of each (event, version)'s payload schema (``schemas/``: ``crm_kit.ops.schema_compat``; ``--write``
+refuses a change to it that subscribers could not read, until the event has a new version)::
 
-    python -m crm_kit.ops.catalogue --write   # regenerate docs/events/catalogue.json and README.md
+    python -m crm_kit.ops.catalogue --write   # regenerate docs/events/ (and gateway/static/asyncapi.json)
     python -m crm_kit.ops.catalogue --check   # exit 1 if they are stale (CI)
 """
 from __future__ import annotations
@@ -22,10 +26,11 @@ import importlib
 import json
 import sys
 import uuid
-import warnings
 from pathlib import Path
 
 from crm_kit.config import REPO_ROOT, SERVICES
+from crm_kit.ops import asyncapi, schema_compat
+from crm_kit.ops.known_warnings import filter_known_warnings
 from crm_kit.records.jsonschema import DIALECT, json_schema
 from crm_kit.runtime.events import EnvelopeSchema, EventType, exchange_name
 
@@ -177,7 +182,15 @@ def render_markdown(catalogue: dict) -> str:
     out = ["# Event catalogue", "",
            f"Generated from the code by `{WRITE_COMMAND}`; do not edit. The machine-readable",
            "version (with JSON Schemas) is [catalogue.json](catalogue.json); `tests/contract` checks",
-           "that producers emit what it says and that every consumer accepts its examples.", "",
+           "that producers emit what it says and that every consumer accepts its examples. The same events",
+           "as an AsyncAPI 3 document (channels, messages, AMQP bindings, producers and consumers):",
+           "[asyncapi.json](asyncapi.json), served by the gateway at `/asyncapi.json` and rendered at",
+           "`/docs/events`, checked by the AsyncAPI project's parser in CI.", "",
+           "**Schema versions.** [schemas/](schemas/) keeps the payload schema of each event at each",
+           "version (`<producer>.<event>.v<N>.json`). Within a version a schema may only gain optional",
+           "fields; removing a field, changing a field's type (or format, enum) or making a field required",
+           "needs a new version (`EventType(..., version=N+1)`): `--write` refuses it and CI fails on it",
+           "(`crm_kit/ops/schema_compat.py`).", "",
            "Every event is published to the exchange `<producer>.events` with the event name as",
            "routing key, in this envelope:", "", *_field_table(_fields(catalogue["envelope_schema"])),
            "## Events", "",
@@ -209,7 +222,13 @@ def event_lists() -> dict[Path, str]:
 def rendered(catalogue: dict | None = None) -> dict[Path, str]:
     lists = event_lists()
     catalogue = catalogue if catalogue is not None else build()
-    return {CATALOGUE_PATH: render_json(catalogue), README_PATH: render_markdown(catalogue), **lists}
+    doc = render_json(asyncapi.build(catalogue))
+    files = {CATALOGUE_PATH: render_json(catalogue), README_PATH: render_markdown(catalogue),
+             asyncapi.DOC_PATH: doc, asyncapi.SERVED_PATH: doc, **lists}
+    for e in catalogue["events"]:
+        files[schema_compat.snapshot_path(e["producer"], e["name"], e["version"])] = \
+            schema_compat.render_snapshot(e["payload_schema"])
+    return files
 
 
 def stale_files(files: dict[Path, str] | None = None) -> list[Path]:
@@ -224,27 +243,37 @@ def main(argv=None) -> int:
     mode.add_argument("--write", action="store_true", help="regenerate docs/events/")
     mode.add_argument("--check", action="store_true", help="exit 1 if docs/events/ is stale")
     args = parser.parse_args(argv)
-    warnings.filterwarnings("ignore", message="(?s).*Eventlet is deprecated")  # nameko imports it
+    filter_known_warnings()  # nameko imports eventlet
     if args.write:       # first: the consumers of every event are read off them
         for path, text in event_lists().items():
             if not path.exists() or path.read_text(encoding="utf-8") != text:
                 path.write_text(text, encoding="utf-8")
                 print(f"wrote {path.relative_to(REPO_ROOT)}")
     try:
-        files = rendered()
+        catalogue = build()
+        files = rendered(catalogue)
     except CatalogueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    incompatible = schema_compat.check_against_snapshots(catalogue)
+    if args.write and incompatible:
+        for change in incompatible:
+            print(f"error: {change}", file=sys.stderr)
+        print("subscribers of these schema versions could not read the events any more: give the event a new "
+              "version (EventType(..., version=N+1)) instead, or undo the change", file=sys.stderr)
+        return 2
     if args.write:
-        DOCS_DIR.mkdir(parents=True, exist_ok=True)
         for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
             print(f"wrote {path.relative_to(REPO_ROOT)}")
         return 0
+    for change in incompatible:
+        print(f"incompatible schema change: {change}", file=sys.stderr)
     stale = stale_files(files)
     for path in stale:
         print(f"{path.relative_to(REPO_ROOT)} is out of date; run `{WRITE_COMMAND}`", file=sys.stderr)
-    return 1 if stale else 0
+    return 1 if stale or incompatible else 0
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ import sys
 
 
 def main(argv=None) -> int:
+    from crm_kit.ops.known_warnings import filter_known_warnings
+    filter_known_warnings()  # before anything imports eventlet (nameko does)
     from crm_kit.config import ALL_PROCESSES, SERVICES
     parser = argparse.ArgumentParser(prog="crm", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)

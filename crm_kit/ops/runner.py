@@ -7,8 +7,8 @@ import signal
 
 
 def serve(name: str) -> None:
-    import warnings
-    warnings.filterwarnings("ignore", message=".*Eventlet is deprecated.*")
+    from crm_kit.ops.known_warnings import filter_known_warnings
+    filter_known_warnings()  # `crm serve` did already; serve() may also be called on its own
     import eventlet
     eventlet.monkey_patch()
 

@@ -144,7 +144,8 @@ def test_405_names_the_methods_the_path_takes(path, method, allow):
     assert response.mimetype == problems.PROBLEM_JSON
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"])
+@pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs", "/docs/events",
+                                  "/asyncapi.json", "/docs/assets/docs.js"])
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"])
 def test_operations_routes_take_get_and_head_only(path, method):
     request = _request(method, path=path, content_type=None)

@@ -23,6 +23,7 @@ __all__ = [
     "ApprovalRequestStep",
     "ApprovalStepSpec",
     "ArrivalRecord",
+    "ArticleFromTicket",
     "BillingAuditEntry",
     "BillingAuditList",
     "BulkAssignRequest",
@@ -99,9 +100,15 @@ __all__ = [
     "InvoiceList",
     "InvoiceReject",
     "InvoiceVoid",
+    "Job",
+    "JobList",
     "Kanban",
     "KanbanAmount",
     "KanbanColumn",
+    "KbArticle",
+    "KbArticleCreate",
+    "KbArticleList",
+    "KbArticleUpdate",
     "Lead",
     "LeadCreate",
     "LeadList",
@@ -177,6 +184,14 @@ __all__ = [
     "Plan",
     "PlanSet",
     "PoolRecycleRule",
+    "PortalComment",
+    "PortalLink",
+    "PortalLinkCreate",
+    "PortalReply",
+    "PortalReplyResult",
+    "PortalTicket",
+    "PortalTicketOpen",
+    "PortalTicketOpened",
     "PriceList",
     "PriceListCreate",
     "PriceListList",
@@ -191,6 +206,7 @@ __all__ = [
     "ProductImportReport",
     "ProductList",
     "ProductUpdate",
+    "QualityReport",
     "Quote",
     "QuoteApprove",
     "QuoteCreate",
@@ -222,6 +238,8 @@ __all__ = [
     "SupportGroupCreate",
     "SupportGroupList",
     "SupportGroupUpdate",
+    "Survey",
+    "SurveySubmit",
     "Target",
     "TargetCreate",
     "TargetList",
@@ -230,7 +248,9 @@ __all__ = [
     "TicketActionIn",
     "TicketAssign",
     "TicketCreate",
+    "TicketLinkCreate",
     "TicketList",
+    "TicketSuggestions",
     "TicketUpdate",
     "Token",
     "TokenRequest",
@@ -239,6 +259,18 @@ __all__ = [
     "UserCreate",
     "UserList",
     "UserUpdate",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDeliveryList",
+    "WebhookReplay",
+    "WebhookReplayRequest",
+    "WebhookSubscription",
+    "WebhookSubscriptionCreate",
+    "WebhookSubscriptionList",
+    "WebhookSubscriptionUpdate",
+    "WebhookSubscriptionWithSecret",
+    "WebhooksAuditEntry",
+    "WebhooksAuditList",
 ]
 
 
@@ -430,6 +462,14 @@ class ApprovalStepSpec(TypedDict):
 class ArrivalRecord(TypedDict):
     """The technician arrived on site (the arrival clock stops); default now."""
     arrived_at: NotRequired[str | None]
+
+
+class ArticleFromTicket(TypedDict):
+    """A resolved ticket's resolution written up as a draft article; the title and body default to the
+    ticket's subject and its problem and resolution.
+    """
+    title: NotRequired[str | None]  # Not only whitespace.
+    body: NotRequired[str | None]  # Not only whitespace.
 
 
 class BillingAuditEntry(TypedDict):
@@ -1316,6 +1356,32 @@ class InvoiceVoid(TypedDict):
     reason: str  # Not only whitespace.
 
 
+class Job(TypedDict):
+    """``gateway.Job``"""
+    id: str  # `<service>-<uuid>`.
+    kind: str  # import_leads, export_leads, import_customers, export_customers.
+    state: Literal["uploading", "queued", "running", "succeeded", "failed", "cancelled"]
+    owner_id: str
+    params: dict[str, Any]
+    progress: dict[str, Any]
+    counts: dict[str, Any]  # An import: created, duplicates, invalid; an export: exported.
+    errors: list[dict[str, Any]]  # The first rows that failed (the result has them all).
+    cancel_requested: bool
+    attempts: int  # Runs so far (more than 1: resumed after a restart).
+    summary: dict[str, Any] | None
+    error: str | None  # Why it failed (the batches done stay).
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    result_url: str | None  # Once finished: the per-row report or the exported file (CSV).
+
+
+class JobList(TypedDict):
+    """``gateway.JobList``"""
+    items: list[Job]
+    next_cursor: str | None
+
+
 class Kanban(TypedDict):
     """The open opportunities of a pipeline the caller may see, by stage: count and amount per currency
     (the cards: the list with ``stage=``).
@@ -1338,6 +1404,51 @@ class KanbanColumn(TypedDict):
     probability: int
     count: int
     amounts: list[KanbanAmount]  # per currency
+
+
+class KbArticle(TypedDict):
+    """An article; ``rank`` (a search's answer only): how well it matches, higher first."""
+    id: str
+    title: str
+    body: str
+    category: str | None
+    product_id: str | None
+    status: str  # draft, published
+    allowed_actions: list[str]
+    source_ticket_id: str | None
+    owner_id: str | None
+    department_id: str | None
+    created_by: str | None
+    published_at: str | None
+    rank: float | None
+    version: int
+    created_at: str
+    updated_at: str
+
+
+class KbArticleCreate(TypedDict):
+    """Write an article (a draft: ``publish`` makes it seen by everyone)."""
+    title: str  # Not only whitespace.
+    body: str  # Not only whitespace.
+    category: NotRequired[Literal["fault", "complaint", "consultation", "suggestion"] | None]  # a ticket category: fault, complaint, consultation, suggestion
+    product_id: NotRequired[str | None]
+
+
+class KbArticleList(TypedDict):
+    """A page of KbArticle records, newest first."""
+    items: list[KbArticle]
+    next_cursor: str | None  # Opaque: pass it as `cursor` for the next page; null on the last page.
+
+
+class KbArticleUpdate(TypedDict):
+    """Change an article's fields (not its status: publish, unpublish); a published article is found by
+    its new words at once.
+    """
+    title: NotRequired[str]  # Not only whitespace.
+    body: NotRequired[str]  # Not only whitespace.
+    category: NotRequired[Literal["fault", "complaint", "consultation", "suggestion"] | None]  # a ticket category: fault, complaint, consultation, suggestion
+    product_id: NotRequired[str | None]
+    version: NotRequired[int]  # The version you read, instead of If-Match (which wins when both are given).
 
 
 class Lead(TypedDict):
@@ -2181,6 +2292,78 @@ class PoolRecycleRule(TypedDict):
     warning_days: int | None  # remind the owner this many days before
 
 
+class PortalComment(TypedDict):
+    """``support.PortalComment``"""
+    id: str
+    author: str  # agent, contact or customer
+    body: str
+    created_at: str
+
+
+class PortalLink(TypedDict):
+    """A signed one-time link: give the customer ``url`` (or ``token``, sent back as
+    ``X-Portal-Link``).
+    """
+    link_id: str
+    purpose: str  # survey, reply, open_ticket
+    token: str
+    url: str
+    expires_at: str
+
+
+class PortalLinkCreate(TypedDict):
+    """A link a customer opens one ticket with (channel ``portal``), for ``customer_id`` (and its
+    ``contact_id``), routed in ``group_id`` (none: it waits unassigned).
+    """
+    customer_id: str
+    contact_id: NotRequired[str | None]
+    group_id: NotRequired[str | None]
+    expires_in: NotRequired[int | None]  # Seconds the link lives (default 14 days, at most 90).
+
+
+class PortalReply(TypedDict):
+    """The customer's reply (a public comment by their contact)."""
+    body: str  # Not only whitespace.
+
+
+class PortalReplyResult(TypedDict):
+    """``support.PortalReplyResult``"""
+    comment: PortalComment
+    ticket: PortalTicket
+    reply_link: PortalLink  # The next reply's link (this one is used).
+
+
+class PortalTicket(TypedDict):
+    """The ticket as its customer sees it: no internal notes, no staff ids."""
+    id: str
+    number: str
+    subject: str
+    description: str | None
+    category: str
+    status: str
+    opened_at: str
+    resolved_at: str | None
+    closed_at: str | None
+    resolution: str | None
+    comments: list[PortalComment]  # The public comments, oldest first (the latest 200).
+    survey_answered: bool  # This resolution's survey was answered.
+
+
+class PortalTicketOpen(TypedDict):
+    """What a customer says opening a ticket (channel ``portal``; priority normal)."""
+    subject: str  # Not only whitespace.
+    description: NotRequired[str | None]
+    category: Literal["fault", "complaint", "consultation", "suggestion"]
+    product_id: NotRequired[str | None]
+    order_id: NotRequired[str | None]
+
+
+class PortalTicketOpened(TypedDict):
+    """``support.PortalTicketOpened``"""
+    ticket: PortalTicket
+    reply_link: PortalLink  # A link to follow and reply to it.
+
+
 class PriceList(TypedDict):
     """``sales.PriceList``"""
     id: str
@@ -2269,7 +2452,9 @@ class Problem(TypedDict):
     error_id: str  # For 500s: quote it when reporting the problem.
     retry_after: int  # For 429, 503 and a 409 still in progress: seconds to wait (also the Retry-After header).
     limit: str | int  # For 429 and 414: the limit exceeded; for a limit exceeded (409): its name (max_held...).
-    reason: str  # For 401: missing, expired, bad_credentials...
+    reason: str  # For 401: missing, expired, bad_credentials...; a customer's signed link: forged (401), wrong_purpose (403), expired or used (410).
+    expired_at: str  # For 410: when the link expired.
+    used_at: str  # For 410: when the link was used.
     service: str  # For 503: the service that did not answer.
     field: str  # For duplicates: the field that must be unique.
     action: str  # For actions not allowed in the record's state, or refused to the caller (403).
@@ -2337,6 +2522,17 @@ class ProductUpdate(TypedDict):
     active: NotRequired[bool]  # inactive products cannot be priced on a new line
     description: NotRequired[str | None]
     version: NotRequired[int]  # The version you read, instead of If-Match (which wins when both are given).
+
+
+QualityReport = TypedDict("QualityReport", {
+    "from": str,
+    "to": str,
+    "as_of": str,
+    "by": str,
+    "items": list[dict[str, Any]],
+    "total": dict[str, Any],
+})
+QualityReport.__doc__ = "Each row: `opened`, `first_response` and `resolution` (`count`, `average_seconds`, `median_seconds`: business time in the ticket's calendar, pauses left out), `resolved`, `resolution_rate`, `reopened`, `reopen_rate`, `sla` (`decided`, `met`, `compliance`, per clock), `csat` (`count`, `average`, `satisfied_rate`: 4-5), `nps` (`count`, `promoters`, `passives`, `detractors`, `score`: % promoters less % detractors). Rates are fractions; null: nothing to divide."
 
 
 class Quote(TypedDict):
@@ -2657,6 +2853,26 @@ class SupportGroupUpdate(TypedDict):
     version: NotRequired[int]  # The version you read, instead of If-Match (which wins when both are given).
 
 
+class Survey(TypedDict):
+    """``support.Survey``"""
+    id: str
+    ticket_id: str
+    resolution_round: int
+    csat: int
+    nps: int | None
+    comment: str | None
+    submitted_at: str
+
+
+class SurveySubmit(TypedDict):
+    """The satisfaction survey: ``csat`` 1 (very unhappy) to 5, a comment, and ``nps``: how likely, 0
+    to 10, the customer recommends us.
+    """
+    csat: int
+    nps: NotRequired[int | None]
+    comment: NotRequired[str | None]
+
+
 class Target(TypedDict):
     """A target with its attainment: ``attained`` (approved orders' totals, or payments collected, in
     the period, the scope and the currency) and ``attainment_percent`` (null for a zero target).
@@ -2781,10 +2997,28 @@ class TicketCreate(TypedDict):
     assignee_id: NotRequired[str | None]
 
 
+class TicketLinkCreate(TypedDict):
+    """A link for the ticket's customer: ``reply`` (to reply; it also reads the ticket) or ``survey``
+    (the satisfaction survey: a resolved or closed ticket only).
+    """
+    purpose: Literal["reply", "survey"]
+    expires_in: NotRequired[int | None]  # Seconds the link lives (default 14 days, at most 90).
+
+
 class TicketList(TypedDict):
     """A page of Ticket records, newest first."""
     items: list[Ticket]
     next_cursor: str | None  # Opaque: pass it as `cursor` for the next page; null on the last page.
+
+
+class TicketSuggestions(TypedDict):
+    """What may answer a ticket: similar resolved tickets (in the caller's scope) and matching
+    published articles, best first (any of the ticket's words; the same category and product first).
+    """
+    ticket_id: str
+    terms: list[str]  # the words searched for
+    tickets: list[dict[str, Any]]
+    articles: list[dict[str, Any]]
 
 
 class TicketUpdate(TypedDict):
@@ -2866,3 +3100,143 @@ class UserUpdate(TypedDict):
     department_id: NotRequired[str | None]
     active: NotRequired[bool]
     version: NotRequired[int]  # The version you read, instead of If-Match (which wins when both are given).
+
+
+class WebhookAttempt(TypedDict):
+    """``webhooks.WebhookAttempt``"""
+    number: int
+    started_at: str
+    succeeded: bool
+    status_code: int | None
+    error: str | None
+    response_ms: int  # Milliseconds until the response (or the failure).
+    address: str | None  # The checked address connected to.
+
+
+class WebhookDelivery(TypedDict):
+    """``webhooks.WebhookDelivery``"""
+    id: str
+    subscription_id: str
+    event_id: str  # Also the webhook-id header: receivers dedupe on it.
+    event_type: str
+    order_key: str
+    origin: str  # event, or replay:<replay id>
+    status: str  # pending, succeeded, failed (gave up)
+    attempts: int
+    next_attempt_at: str | None
+    last_status_code: int | None
+    last_error: str | None
+    last_response_ms: int | None
+    created_at: str
+    completed_at: str | None
+    attempt_log: list[WebhookAttempt]  # Every attempt, first first.
+
+
+class WebhookDeliveryList(TypedDict):
+    """A page of WebhookDelivery records, newest first."""
+    items: list[WebhookDelivery]
+    next_cursor: str | None  # Opaque: pass it as `cursor` for the next page; null on the last page.
+
+
+WebhookReplay = TypedDict("WebhookReplay", {
+    "replay_id": str,
+    "subscription_id": str,
+    "deliveries": int,
+    "from": str,
+    "to": str,
+})
+WebhookReplay.__doc__ = "webhooks.WebhookReplay"
+
+
+WebhookReplayRequest = TypedDict("WebhookReplayRequest", {
+    "from": str,
+    "to": str,
+})
+WebhookReplayRequest.__doc__ = "Send again every stored event of the subscription's types that occurred in ``[from, to)`` (new deliveries, the same ``webhook-id``s: a receiver that has them dedupes)."
+
+
+class WebhookSubscription(TypedDict):
+    """``webhooks.WebhookSubscription``"""
+    id: str
+    url: str
+    description: str | None
+    event_types: list[str]
+    ordered: bool
+    active: bool
+    disabled_at: str | None
+    disabled_reason: str | None
+    consecutive_failures: int
+    failing_since: str | None
+    last_success_at: str | None
+    previous_secret_until: str | None  # Until then deliveries are signed with the rotated-out secret too.
+    created_by: str | None
+    created_at: str
+    updated_at: str
+    version: int
+
+
+class WebhookSubscriptionCreate(TypedDict):
+    """A receiver outside the cluster: its URL (http/https; private and loopback addresses are refused
+    unless the operator allows them), the event types it takes (``["*"]``: every event), whether the
+    deliveries of one ordering key wait for each other (``ordered``), and whether it is active.
+    """
+    url: str  # Not only whitespace.
+    description: NotRequired[str | None]
+    event_types: list[str]  # Event names of the catalogue, or ["*"] for all.
+    ordered: NotRequired[bool]  # Deliveries of one ordering key (the record the event is about) go one after the other, the next waiting for the one before to succeed or ...
+    active: NotRequired[bool]
+
+
+class WebhookSubscriptionList(TypedDict):
+    """A page of WebhookSubscription records, newest first."""
+    items: list[WebhookSubscription]
+    next_cursor: str | None  # Opaque: pass it as `cursor` for the next page; null on the last page.
+
+
+class WebhookSubscriptionUpdate(TypedDict):
+    """Partial update of WebhookSubscriptionCreate: only the fields given change."""
+    url: NotRequired[str]  # Not only whitespace.
+    description: NotRequired[str | None]
+    event_types: NotRequired[list[str]]  # Event names of the catalogue, or ["*"] for all.
+    ordered: NotRequired[bool]  # Deliveries of one ordering key (the record the event is about) go one after the other, the next waiting for the one before to succeed or ...
+    active: NotRequired[bool]
+    version: NotRequired[int]  # The version you read, instead of If-Match (which wins when both are given).
+
+
+class WebhookSubscriptionWithSecret(TypedDict):
+    """The subscription with its signing secret: shown once, on create and on rotate."""
+    id: str
+    url: str
+    description: str | None
+    event_types: list[str]
+    ordered: bool
+    active: bool
+    disabled_at: str | None
+    disabled_reason: str | None
+    consecutive_failures: int
+    failing_since: str | None
+    last_success_at: str | None
+    previous_secret_until: str | None  # Until then deliveries are signed with the rotated-out secret too.
+    created_by: str | None
+    created_at: str
+    updated_at: str
+    version: int
+    secret: str  # whsec_<base64 key>: the Standard Webhooks secret. Shown only now; store it.
+
+
+class WebhooksAuditEntry(TypedDict):
+    """``webhooks.AuditEntry``"""
+    id: str
+    entity: str  # e.g. lead, customer, contact
+    entity_id: str
+    action: str  # create, update, delete, or the use case's label (convert, team_member_set, ...)
+    actor_id: str | None  # the user who did it
+    request_id: str | None  # X-Request-ID
+    at: str
+    changes: dict[str, list[Any]]  # {field: [before, after]}
+
+
+class WebhooksAuditList(TypedDict):
+    """A page of AuditEntry records, newest first."""
+    items: list[WebhooksAuditEntry]
+    next_cursor: str | None  # Opaque: pass it as `cursor` for the next page; null on the last page.

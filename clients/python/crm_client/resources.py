@@ -15,6 +15,7 @@ from crm_client.models import (
     ApprovalFlowUpdate,
     ApprovalRequest,
     ArrivalRecord,
+    ArticleFromTicket,
     BillingAuditEntry,
     BulkAssignRequest,
     BulkClaimRequest,
@@ -68,7 +69,12 @@ from crm_client.models import (
     InvoiceCreate,
     InvoiceReject,
     InvoiceVoid,
+    Job,
+    JobList,
     Kanban,
+    KbArticle,
+    KbArticleCreate,
+    KbArticleUpdate,
     Lead,
     LeadCreate,
     LeadPool,
@@ -121,6 +127,13 @@ from crm_client.models import (
     PipelineUpdate,
     Plan,
     PlanSet,
+    PortalLink,
+    PortalLinkCreate,
+    PortalReply,
+    PortalReplyResult,
+    PortalTicket,
+    PortalTicketOpen,
+    PortalTicketOpened,
     PriceList,
     PriceListCreate,
     PriceListPrices,
@@ -130,6 +143,7 @@ from crm_client.models import (
     ProductCreate,
     ProductImportReport,
     ProductUpdate,
+    QualityReport,
     Quote,
     QuoteApprove,
     QuoteCreate,
@@ -153,6 +167,8 @@ from crm_client.models import (
     SupportGroup,
     SupportGroupCreate,
     SupportGroupUpdate,
+    Survey,
+    SurveySubmit,
     Target,
     TargetCreate,
     TargetUpdate,
@@ -160,6 +176,8 @@ from crm_client.models import (
     TicketActionIn,
     TicketAssign,
     TicketCreate,
+    TicketLinkCreate,
+    TicketSuggestions,
     TicketUpdate,
     Token,
     TokenRequest,
@@ -167,6 +185,13 @@ from crm_client.models import (
     User,
     UserCreate,
     UserUpdate,
+    WebhookDelivery,
+    WebhookReplay,
+    WebhookReplayRequest,
+    WebhookSubscription,
+    WebhookSubscriptionCreate,
+    WebhookSubscriptionUpdate,
+    WebhookSubscriptionWithSecret,
 )
 from crm_client.pages import Pages
 
@@ -626,6 +651,22 @@ class CustomersApi(Resource):
         """
         return self._call("POST", "/api/v1/customers/bulk/assign", json=body, idempotency_key=idempotency_key or new_idempotency_key())
 
+    def bulk_assign_job(self, *, idempotency_key: str | None = None, **body: Any) -> Job:
+        """Assign many customers to a user as a job (202: poll the job's URL). ``POST
+        /api/v1/customers/bulk-jobs/assign`` (with an Idempotency-Key, generated unless given:
+        retried safely). `{"customer_ids": [...], "owner_id"}`: up to 20,000 customers (`POST
+        /api/v1/customers/bulk/assign` stays, for at most 200), in batches of 200, each customer the
+        single assign in its own transaction, recorded so that a batch redone after a restart never
+        assigns one twice; the result has a line per customer (`assigned`, or `refused` with the
+        problem+json the single action would have answered). The job runs on the service that owns
+        the work, in batches of 1,000 rows, each committed with its progress and per-row report:
+        poll `GET /api/v1/jobs/{id}` (state, progress done/total, rate, ETA, the first errors),
+        cancel with `POST /api/v1/jobs/{id}/cancel` (it stops at the next batch boundary; what was
+        done stays), download `GET /api/v1/jobs/{id}/result` once it has finished. A restart of the
+        service resumes it after its last committed batch, applying no row twice.
+        """
+        return self._call("POST", "/api/v1/customers/bulk-jobs/assign", json=body, idempotency_key=idempotency_key or new_idempotency_key())
+
     def bulk_claim(self, *, idempotency_key: str | None = None, **body: Unpack[BulkClaimRequest]) -> BulkResult:
         """Claim several customers: a result per customer. ``POST /api/v1/customers/bulk/claim`` (with
         an Idempotency-Key, generated unless given: retried safely). Each customer id in turn (at
@@ -723,6 +764,44 @@ class CustomersApi(Resource):
         params = {"limit": limit, "scope": scope, "owner_id": owner_id, "created_from": created_from, "created_to": created_to, "name": name, "phone": phone, "deal_status": deal_status, "level": level, "kind": kind, "source": source, "industry": industry, "region": region, "pool_id": pool_id, "tags": tags, "followed_before": followed_before, "followed_after": followed_after, "lat": lat, "lng": lng, "radius_km": radius_km}
         return self._call("GET", "/api/v1/customers/export", params=params, accept="text/csv")
 
+    def export_job(
+        self,
+        *,
+        limit: int | None = None,
+        scope: Literal["all", "mine", "team", "subordinates"] | None = None,
+        owner_id: str | None = None,
+        created_from: str | None = None,
+        created_to: str | None = None,
+        name: str | None = None,
+        phone: str | None = None,
+        deal_status: Literal["prospect", "deal"] | None = None,
+        level: Literal["A", "B", "C"] | None = None,
+        kind: Literal["company", "individual"] | None = None,
+        source: Literal["trade_show", "campaign", "web_form", "advertisement", "purchased_list", "referral", "other"] | None = None,
+        industry: str | None = None,
+        region: str | None = None,
+        pool_id: str | None = None,
+        tags: list[str] | None = None,
+        followed_before: str | None = None,
+        followed_after: str | None = None,
+        lat: float | None = None,
+        lng: float | None = None,
+        radius_km: float | None = None,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        """Export customers as CSV as a job (202: poll the job's URL, then download its result). ``POST
+        /api/v1/customers/export-jobs`` (with an Idempotency-Key, generated unless given: retried
+        safely). The views and filters of `GET /api/v1/customers/export`; the file is the result.
+        The job runs on the service that owns the work, in batches of 1,000 rows, each committed
+        with its progress and per-row report: poll `GET /api/v1/jobs/{id}` (state, progress
+        done/total, rate, ETA, the first errors), cancel with `POST /api/v1/jobs/{id}/cancel` (it
+        stops at the next batch boundary; what was done stays), download `GET
+        /api/v1/jobs/{id}/result` once it has finished. A restart of the service resumes it after
+        its last committed batch, applying no row twice.
+        """
+        params = {"limit": limit, "scope": scope, "owner_id": owner_id, "created_from": created_from, "created_to": created_to, "name": name, "phone": phone, "deal_status": deal_status, "level": level, "kind": kind, "source": source, "industry": industry, "region": region, "pool_id": pool_id, "tags": tags, "followed_before": followed_before, "followed_after": followed_after, "lat": lat, "lng": lng, "radius_km": radius_km}
+        return self._call("POST", "/api/v1/customers/export-jobs", params=params, idempotency_key=idempotency_key or new_idempotency_key())
+
     def get(self, customer_id: str) -> Customer:
         """Read a customer. ``GET /api/v1/customers/{customer_id}``"""
         return self._call("GET", f"/api/v1/customers/{_segment(customer_id)}")
@@ -766,6 +845,29 @@ class CustomersApi(Resource):
         """
         params = {"pool_id": pool_id, "mapping": mapping}
         return self._call("POST", "/api/v1/customers/import", params=params, data=csv_text.encode(), content_type="text/csv; charset=utf-8", idempotency_key=idempotency_key or new_idempotency_key())
+
+    def import_job(
+        self,
+        csv_text: str,
+        *,
+        pool_id: str | None = None,
+        mapping: str | None = None,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        """Import customers with their contacts from CSV of any size as a job (202: poll the job's
+        URL). ``POST /api/v1/customers/import-jobs`` (with an Idempotency-Key, generated unless
+        given: retried safely). The same file, columns and per-row report as `POST
+        /api/v1/customers/import` (which stays, for files of at most 5,000 rows), up to 1,000,000
+        rows. A bad header or mapping is a 422 here; a pool you may not manage fails the job before
+        any row. The job runs on the service that owns the work, in batches of 1,000 rows, each
+        committed with its progress and per-row report: poll `GET /api/v1/jobs/{id}` (state,
+        progress done/total, rate, ETA, the first errors), cancel with `POST
+        /api/v1/jobs/{id}/cancel` (it stops at the next batch boundary; what was done stays),
+        download `GET /api/v1/jobs/{id}/result` once it has finished. A restart of the service
+        resumes it after its last committed batch, applying no row twice.
+        """
+        params = {"pool_id": pool_id, "mapping": mapping}
+        return self._call("POST", "/api/v1/customers/import-jobs", params=params, data=csv_text.encode(), content_type="text/csv; charset=utf-8", idempotency_key=idempotency_key or new_idempotency_key())
 
     def list(
         self,
@@ -1060,6 +1162,126 @@ class InvoicesApi(Resource):
         return self._call("POST", f"/api/v1/invoices/{_segment(invoice_id)}/void", json=body, idempotency_key=idempotency_key or new_idempotency_key())
 
 
+class JobsApi(Resource):
+    """``/api/v1/jobs...``"""
+
+    def cancel(self, job_id: str, *, idempotency_key: str | None = None) -> Job:
+        """Cancel a job: at once if it has not started, else at its next batch boundary. ``POST
+        /api/v1/jobs/{job_id}/cancel`` (with an Idempotency-Key, generated unless given: retried
+        safely)
+        """
+        return self._call("POST", f"/api/v1/jobs/{_segment(job_id)}/cancel", idempotency_key=idempotency_key or new_idempotency_key())
+
+    def get(self, job_id: str) -> Job:
+        """Read a job: state, progress (done/total), rate, ETA, errors so far, its result's URL. ``GET
+        /api/v1/jobs/{job_id}``
+        """
+        return self._call("GET", f"/api/v1/jobs/{_segment(job_id)}")
+
+    def list(
+        self,
+        *,
+        state: Literal["uploading", "queued", "running", "succeeded", "failed", "cancelled"] | None = None,
+        limit: int | None = None,
+    ) -> JobList:
+        """List my jobs (an admin: everyone's), newest first. ``GET /api/v1/jobs``"""
+        params = {"state": state, "limit": limit}
+        return self._call("GET", "/api/v1/jobs", params=params)
+
+    def result(self, job_id: str) -> str:
+        """Download a finished job's result: an import's per-row report, an export's file (CSV,
+        streamed). ``GET /api/v1/jobs/{job_id}/result``. An import:
+        `row,outcome,id,existing_id,errors` (errors as JSON), a line per CSV row; an export: the
+        exported file. A failed or cancelled job's result is what it did before it stopped; a job
+        not finished is a 409.
+        """
+        return self._call("GET", f"/api/v1/jobs/{_segment(job_id)}/result", accept="text/csv")
+
+
+class KbApi(Resource):
+    """``/api/v1/kb...``"""
+
+    def create_article(self, *, idempotency_key: str | None = None, **body: Unpack[KbArticleCreate]) -> KbArticle:
+        """Create a kb article. ``POST /api/v1/kb/articles`` (with an Idempotency-Key, generated unless
+        given: retried safely)
+        """
+        return self._call("POST", "/api/v1/kb/articles", json=body, idempotency_key=idempotency_key or new_idempotency_key())
+
+    def delete_article(
+        self,
+        article_id: str,
+        *,
+        if_match: int | str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """Delete a kb article (If-Match: version). ``DELETE /api/v1/kb/articles/{article_id}`` (with
+        an Idempotency-Key, generated unless given: retried safely)
+        """
+        headers = {"If-Match": _if_match(if_match)} if if_match is not None else None
+        self._call("DELETE", f"/api/v1/kb/articles/{_segment(article_id)}", headers=headers, idempotency_key=idempotency_key or new_idempotency_key())
+
+    def get_article(self, article_id: str) -> KbArticle:
+        """Read a kb article. ``GET /api/v1/kb/articles/{article_id}``"""
+        return self._call("GET", f"/api/v1/kb/articles/{_segment(article_id)}")
+
+    def list_articles(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        q: str | None = None,
+        status: Literal["draft", "published"] | None = None,
+        category: Literal["fault", "complaint", "consultation", "suggestion"] | None = None,
+        product_id: str | None = None,
+    ) -> Pages[KbArticle]:
+        """List kb articles. ``GET /api/v1/kb/articles``"""
+        params = {"limit": limit, "cursor": cursor, "q": q, "status": status, "category": category, "product_id": product_id}
+        return self._pages("/api/v1/kb/articles", params)
+
+    def publish_article(
+        self,
+        article_id: str,
+        *,
+        if_match: int | str | None = None,
+        idempotency_key: str | None = None,
+    ) -> KbArticle:
+        """Publish an article (everyone reads it; If-Match: version). ``POST
+        /api/v1/kb/articles/{article_id}/publish`` (with an Idempotency-Key, generated unless given:
+        retried safely). Support staff. Raises `kb_article_published`. 409 `invalid-state` unless a
+        draft.
+        """
+        headers = {"If-Match": _if_match(if_match)} if if_match is not None else None
+        return self._call("POST", f"/api/v1/kb/articles/{_segment(article_id)}/publish", headers=headers, idempotency_key=idempotency_key or new_idempotency_key())
+
+    def unpublish_article(
+        self,
+        article_id: str,
+        *,
+        if_match: int | str | None = None,
+        idempotency_key: str | None = None,
+    ) -> KbArticle:
+        """Take an article back to a draft (support staff only read it; If-Match: version). ``POST
+        /api/v1/kb/articles/{article_id}/unpublish`` (with an Idempotency-Key, generated unless
+        given: retried safely)
+        """
+        headers = {"If-Match": _if_match(if_match)} if if_match is not None else None
+        return self._call("POST", f"/api/v1/kb/articles/{_segment(article_id)}/unpublish", headers=headers, idempotency_key=idempotency_key or new_idempotency_key())
+
+    def update_article(
+        self,
+        article_id: str,
+        *,
+        if_match: int | str | None = None,
+        idempotency_key: str | None = None,
+        **body: Unpack[KbArticleUpdate],
+    ) -> KbArticle:
+        """Update a kb article (If-Match: version). ``PATCH /api/v1/kb/articles/{article_id}`` (with an
+        Idempotency-Key, generated unless given: retried safely)
+        """
+        headers = {"If-Match": _if_match(if_match)} if if_match is not None else None
+        return self._call("PATCH", f"/api/v1/kb/articles/{_segment(article_id)}", headers=headers, json=body, idempotency_key=idempotency_key or new_idempotency_key())
+
+
 class LeadPoolsApi(Resource):
     """``/api/v1/lead-pools...``"""
 
@@ -1189,6 +1411,34 @@ class LeadsApi(Resource):
         params = {"status": status, "pool_id": pool_id, "owner_id": owner_id, "source": source, "campaign_id": campaign_id, "created_from": created_from, "created_to": created_to, "sla_breached": sla_breached, "q": q, "limit": limit}
         return self._call("GET", "/api/v1/leads/export", params=params, accept="text/csv")
 
+    def export_job(
+        self,
+        *,
+        status: Literal["unassigned", "pending", "following", "invalid", "converted", "discarded"] | None = None,
+        pool_id: str | None = None,
+        owner_id: str | None = None,
+        source: Literal["trade_show", "campaign", "web_form", "advertisement", "purchased_list", "referral", "other"] | None = None,
+        campaign_id: str | None = None,
+        created_from: str | None = None,
+        created_to: str | None = None,
+        sla_breached: bool | None = None,
+        q: str | None = None,
+        limit: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        """Export leads as CSV as a job (202: poll the job's URL, then download its result). ``POST
+        /api/v1/leads/export-jobs`` (with an Idempotency-Key, generated unless given: retried
+        safely). The filters of `GET /api/v1/leads/export`; the file, judged as of the job's start,
+        is the result. The job runs on the service that owns the work, in batches of 1,000 rows,
+        each committed with its progress and per-row report: poll `GET /api/v1/jobs/{id}` (state,
+        progress done/total, rate, ETA, the first errors), cancel with `POST
+        /api/v1/jobs/{id}/cancel` (it stops at the next batch boundary; what was done stays),
+        download `GET /api/v1/jobs/{id}/result` once it has finished. A restart of the service
+        resumes it after its last committed batch, applying no row twice.
+        """
+        params = {"status": status, "pool_id": pool_id, "owner_id": owner_id, "source": source, "campaign_id": campaign_id, "created_from": created_from, "created_to": created_to, "sla_breached": sla_breached, "q": q, "limit": limit}
+        return self._call("POST", "/api/v1/leads/export-jobs", params=params, idempotency_key=idempotency_key or new_idempotency_key())
+
     def get(self, lead_id: str) -> Lead:
         """Read a lead. ``GET /api/v1/leads/{lead_id}``"""
         return self._call("GET", f"/api/v1/leads/{_segment(lead_id)}")
@@ -1219,6 +1469,21 @@ class LeadsApi(Resource):
         """
         params = {"pool_id": pool_id}
         return self._call("POST", "/api/v1/leads/import", params=params, data=csv_text.encode(), content_type="text/csv; charset=utf-8", idempotency_key=idempotency_key or new_idempotency_key())
+
+    def import_job(self, csv_text: str, *, idempotency_key: str | None = None) -> Job:
+        """Import leads from CSV of any size as a job (202: poll the job's URL). ``POST
+        /api/v1/leads/import-jobs`` (with an Idempotency-Key, generated unless given: retried
+        safely). The same file and per-row report as `POST /api/v1/leads/import` (which stays, for
+        files of at most 5,000 rows), without a size limit but the service's (1,000,000 rows). A bad
+        header is a 422 here, before the job is queued. Pool imports (`pool_id`) are synchronous
+        only. The job runs on the service that owns the work, in batches of 1,000 rows, each
+        committed with its progress and per-row report: poll `GET /api/v1/jobs/{id}` (state,
+        progress done/total, rate, ETA, the first errors), cancel with `POST
+        /api/v1/jobs/{id}/cancel` (it stops at the next batch boundary; what was done stays),
+        download `GET /api/v1/jobs/{id}/result` once it has finished. A restart of the service
+        resumes it after its last committed batch, applying no row twice.
+        """
+        return self._call("POST", "/api/v1/leads/import-jobs", data=csv_text.encode(), content_type="text/csv; charset=utf-8", idempotency_key=idempotency_key or new_idempotency_key())
 
     def invalidate(self, lead_id: str, *, idempotency_key: str | None = None) -> Lead:
         """Mark a lead invalid (could not be reached; a follow-up revives it). ``POST
@@ -1783,6 +2048,51 @@ class PipelinesApi(Resource):
         return self._call("PATCH", f"/api/v1/pipelines/{_segment(pipeline_id)}", headers=headers, json=body, idempotency_key=idempotency_key or new_idempotency_key())
 
 
+class PortalApi(Resource):
+    """``/api/v1/portal...``"""
+
+    def open_ticket(self, **body: Unpack[PortalTicketOpen]) -> PortalTicketOpened:
+        """The customer opens a ticket (an open-ticket link, for their customer and contact). ``POST
+        /api/v1/portal/tickets``. Channel `portal`, priority normal, routed in the link's group like
+        any ticket. The answer carries a reply link of the new ticket. A link is refused with
+        problem+json: 401 `reason` missing or forged (not signed by us, altered); 403 wrong_purpose
+        (a genuine link for something else); 410 expired (`expired_at`) or used (`used_at`: a write
+        uses its link up; of two concurrent uses one wins, the other is 410).
+        """
+        return self._call("POST", "/api/v1/portal/tickets", json=body)
+
+    def reply(self, **body: Unpack[PortalReply]) -> PortalReplyResult:
+        """The customer replies to their ticket (a reply link): a public comment by their contact.
+        ``POST /api/v1/portal/ticket/replies``. A ticket waiting on the customer resumes
+        (`in_progress`: its SLA clocks run on); a resolved or closed one takes no reply (409 naming
+        its state). The answer carries the next reply's link. A link is refused with problem+json:
+        401 `reason` missing or forged (not signed by us, altered); 403 wrong_purpose (a genuine
+        link for something else); 410 expired (`expired_at`) or used (`used_at`: a write uses its
+        link up; of two concurrent uses one wins, the other is 410).
+        """
+        return self._call("POST", "/api/v1/portal/ticket/replies", json=body)
+
+    def survey(self, **body: Unpack[SurveySubmit]) -> Survey:
+        """The customer answers the satisfaction survey (CSAT 1-5, a comment, NPS 0-10) of a resolved
+        ticket. ``POST /api/v1/portal/survey``. A survey link (on `ticket_resolved`/`ticket_closed`,
+        or from staff). Once per resolution: answered already is 409; a ticket not resolved or
+        closed is 409 naming its state; `survey_submitted` is raised. A link is refused with
+        problem+json: 401 `reason` missing or forged (not signed by us, altered); 403 wrong_purpose
+        (a genuine link for something else); 410 expired (`expired_at`) or used (`used_at`: a write
+        uses its link up; of two concurrent uses one wins, the other is 410).
+        """
+        return self._call("POST", "/api/v1/portal/survey", json=body)
+
+    def ticket(self) -> PortalTicket:
+        """The customer's ticket and its public comments (a reply or survey link; reading does not use
+        it up). ``GET /api/v1/portal/ticket``. A link is refused with problem+json: 401 `reason`
+        missing or forged (not signed by us, altered); 403 wrong_purpose (a genuine link for
+        something else); 410 expired (`expired_at`) or used (`used_at`: a write uses its link up; of
+        two concurrent uses one wins, the other is 410).
+        """
+        return self._call("GET", "/api/v1/portal/ticket")
+
+
 class PriceListsApi(Resource):
     """``/api/v1/price-lists...``"""
 
@@ -2169,6 +2479,19 @@ class SupportApi(Resource):
         """
         return self._call("POST", "/api/v1/support/groups", json=body, idempotency_key=idempotency_key or new_idempotency_key())
 
+    def create_portal_link(
+        self,
+        *,
+        idempotency_key: str | None = None,
+        **body: Unpack[PortalLinkCreate],
+    ) -> PortalLink:
+        """Hand a customer a signed one-time link to open a ticket (for a contact, into a group).
+        ``POST /api/v1/support/portal-links`` (with an Idempotency-Key, generated unless given:
+        retried safely). Admins, the agents and leads of any support group, and the customer's owner
+        (else 403).
+        """
+        return self._call("POST", "/api/v1/support/portal-links", json=body, idempotency_key=idempotency_key or new_idempotency_key())
+
     def get_group(self, group_id: str) -> SupportGroup:
         """Read a support group. ``GET /api/v1/support/groups/{group_id}``"""
         return self._call("GET", f"/api/v1/support/groups/{_segment(group_id)}")
@@ -2183,6 +2506,25 @@ class SupportApi(Resource):
         /api/v1/support/sla-policies``
         """
         return self._call("GET", "/api/v1/support/sla-policies")
+
+    def quality_report(
+        self,
+        *,
+        from_: str | None = None,
+        to: str | None = None,
+        by: Literal["agent", "group"] | None = None,
+        group_id: str | None = None,
+        agent_id: str | None = None,
+    ) -> QualityReport:
+        """Quality per agent or group over a period: response and resolution times (business hours),
+        resolution, reopen and SLA compliance rates, CSAT and NPS. ``GET /api/v1/support/quality``.
+        Over the tickets opened in [`from`, `to`) (default the 30 days to now, at most 366) and the
+        surveys answered in it; `by=agent` (default) or `group`; `group_id`, `agent_id` narrow it.
+        Admins see every figure, managers their departments', support leads their groups', everyone
+        else their own (another `agent_id` is 403).
+        """
+        params = {"from": from_, "to": to, "by": by, "group_id": group_id, "agent_id": agent_id}
+        return self._call("GET", "/api/v1/support/quality", params=params)
 
     def set_sla_policy(self, *, idempotency_key: str | None = None, **body: Unpack[SlaPolicySet]) -> SlaPolicy:
         """Create or replace the SLA policy of a priority (and customer level; admins). ``POST
@@ -2282,6 +2624,22 @@ class TicketsApi(Resource):
         """
         return self._call("POST", f"/api/v1/tickets/{_segment(ticket_id)}/comments", json=body, idempotency_key=idempotency_key or new_idempotency_key())
 
+    def article_from(
+        self,
+        ticket_id: str,
+        *,
+        idempotency_key: str | None = None,
+        **body: Unpack[ArticleFromTicket],
+    ) -> KbArticle:
+        """Write the ticket's resolution up as a draft article. ``POST
+        /api/v1/tickets/{ticket_id}/article`` (with an Idempotency-Key, generated unless given:
+        retried safely). A resolved or closed ticket with a resolution (409 `invalid-state`
+        otherwise), once per ticket (409 `duplicate` naming the article). The title and body default
+        to the ticket's subject, problem and resolution; its category and product are kept. Support
+        staff who may change the ticket.
+        """
+        return self._call("POST", f"/api/v1/tickets/{_segment(ticket_id)}/article", json=body, idempotency_key=idempotency_key or new_idempotency_key())
+
     def assign(self, ticket_id: str, *, idempotency_key: str | None = None, **body: Unpack[TicketAssign]) -> Ticket:
         """Assign the ticket to someone, or route it (again) within its group or another. ``POST
         /api/v1/tickets/{ticket_id}/assign`` (with an Idempotency-Key, generated unless given:
@@ -2308,6 +2666,20 @@ class TicketsApi(Resource):
         `new` in the group's queue.
         """
         return self._call("POST", "/api/v1/tickets", json=body, idempotency_key=idempotency_key or new_idempotency_key())
+
+    def create_link(
+        self,
+        ticket_id: str,
+        *,
+        idempotency_key: str | None = None,
+        **body: Unpack[TicketLinkCreate],
+    ) -> PortalLink:
+        """Hand the ticket's customer a signed one-time link: to reply, or to answer the survey. ``POST
+        /api/v1/tickets/{ticket_id}/portal-links`` (with an Idempotency-Key, generated unless given:
+        retried safely). Who may change the ticket. `survey`: a resolved or closed ticket only (409
+        naming its state). Give the customer `url` (the token follows `#`).
+        """
+        return self._call("POST", f"/api/v1/tickets/{_segment(ticket_id)}/portal-links", json=body, idempotency_key=idempotency_key or new_idempotency_key())
 
     def get(self, ticket_id: str) -> Ticket:
         """Read a ticket, with its SLA clocks (`sla`). ``GET /api/v1/tickets/{ticket_id}``"""
@@ -2408,6 +2780,15 @@ class TicketsApi(Resource):
         """
         return self._call("POST", f"/api/v1/tickets/{_segment(ticket_id)}/start", json=body, idempotency_key=idempotency_key or new_idempotency_key())
 
+    def suggestions(self, ticket_id: str) -> TicketSuggestions:
+        """What may answer the ticket: similar resolved tickets and matching published articles. ``GET
+        /api/v1/tickets/{ticket_id}/suggestions``. The ticket's words (subject first, then
+        description; Chinese cut in bigrams) searched for, any of them, in the resolved and closed
+        tickets the caller may read and in the published articles; of the best matches, those of the
+        ticket's category and product first, then by rank (bm25 on SQLite, ts_rank on PostgreSQL).
+        """
+        return self._call("GET", f"/api/v1/tickets/{_segment(ticket_id)}/suggestions")
+
     def update(
         self,
         ticket_id: str,
@@ -2477,6 +2858,112 @@ class UsersApi(Resource):
         return self._call("PATCH", f"/api/v1/users/{_segment(user_id)}", headers=headers, json=body, idempotency_key=idempotency_key or new_idempotency_key())
 
 
+class WebhooksApi(Resource):
+    """``/api/v1/webhooks...``"""
+
+    def create(
+        self,
+        *,
+        idempotency_key: str | None = None,
+        **body: Unpack[WebhookSubscriptionCreate],
+    ) -> WebhookSubscriptionWithSecret:
+        """Subscribe a receiver to events (admins; the signing secret is shown in this answer only).
+        ``POST /api/v1/webhooks`` (with an Idempotency-Key, generated unless given: retried safely).
+        Deliveries are POSTs of the event envelope (docs/events), signed as the Standard Webhooks
+        specification says: `webhook-id` (the event id: dedupe on it), `webhook-timestamp`,
+        `webhook-signature` (`v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` keyed with the
+        base64 key after `whsec_`). URLs whose host resolves to a private, loopback or link-local
+        address are refused (422) unless the operator allows them.
+        """
+        return self._call("POST", "/api/v1/webhooks", json=body, idempotency_key=idempotency_key or new_idempotency_key())
+
+    def delete(
+        self,
+        subscription_id: str,
+        *,
+        if_match: int | str | None = None,
+        idempotency_key: str | None = None,
+    ) -> None:
+        """Delete a webhook subscription and its pending deliveries (admins; If-Match: version).
+        ``DELETE /api/v1/webhooks/{subscription_id}`` (with an Idempotency-Key, generated unless
+        given: retried safely)
+        """
+        headers = {"If-Match": _if_match(if_match)} if if_match is not None else None
+        self._call("DELETE", f"/api/v1/webhooks/{_segment(subscription_id)}", headers=headers, idempotency_key=idempotency_key or new_idempotency_key())
+
+    def get(self, subscription_id: str) -> WebhookSubscription:
+        """Read a webhook subscription (admins). ``GET /api/v1/webhooks/{subscription_id}``"""
+        return self._call("GET", f"/api/v1/webhooks/{_segment(subscription_id)}")
+
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        active: bool | None = None,
+    ) -> Pages[WebhookSubscription]:
+        """List webhook subscriptions (admins). ``GET /api/v1/webhooks``"""
+        params = {"limit": limit, "cursor": cursor, "active": active}
+        return self._pages("/api/v1/webhooks", params)
+
+    def list_deliveries(
+        self,
+        subscription_id: str,
+        *,
+        limit: int | None = None,
+        cursor: str | None = None,
+        status: Literal["pending", "succeeded", "failed"] | None = None,
+        event_type: str | None = None,
+    ) -> Pages[WebhookDelivery]:
+        """The delivery log: deliveries newest first, each with its attempts (status, response time).
+        ``GET /api/v1/webhooks/{subscription_id}/deliveries``
+        """
+        params = {"limit": limit, "cursor": cursor, "status": status, "event_type": event_type}
+        return self._pages(f"/api/v1/webhooks/{_segment(subscription_id)}/deliveries", params)
+
+    def replay_events(
+        self,
+        subscription_id: str,
+        *,
+        idempotency_key: str | None = None,
+        **body: Unpack[WebhookReplayRequest],
+    ) -> WebhookReplay:
+        """Deliver again every stored event of the subscription's types that occurred in [from, to)
+        (admins). ``POST /api/v1/webhooks/{subscription_id}/replay`` (with an Idempotency-Key,
+        generated unless given: retried safely)
+        """
+        return self._call("POST", f"/api/v1/webhooks/{_segment(subscription_id)}/replay", json=body, idempotency_key=idempotency_key or new_idempotency_key())
+
+    def rotate_secret(
+        self,
+        subscription_id: str,
+        *,
+        if_match: int | str | None = None,
+        idempotency_key: str | None = None,
+    ) -> WebhookSubscriptionWithSecret:
+        """A new signing secret, shown in this answer only; the old one signs beside it for a day
+        (admins). ``POST /api/v1/webhooks/{subscription_id}/rotate-secret`` (with an
+        Idempotency-Key, generated unless given: retried safely)
+        """
+        headers = {"If-Match": _if_match(if_match)} if if_match is not None else None
+        return self._call("POST", f"/api/v1/webhooks/{_segment(subscription_id)}/rotate-secret", headers=headers, idempotency_key=idempotency_key or new_idempotency_key())
+
+    def update(
+        self,
+        subscription_id: str,
+        *,
+        if_match: int | str | None = None,
+        idempotency_key: str | None = None,
+        **body: Unpack[WebhookSubscriptionUpdate],
+    ) -> WebhookSubscription:
+        """Update a webhook subscription (admins; If-Match: version); active again clears its failures.
+        ``PATCH /api/v1/webhooks/{subscription_id}`` (with an Idempotency-Key, generated unless
+        given: retried safely)
+        """
+        headers = {"If-Match": _if_match(if_match)} if if_match is not None else None
+        return self._call("PATCH", f"/api/v1/webhooks/{_segment(subscription_id)}", headers=headers, json=body, idempotency_key=idempotency_key or new_idempotency_key())
+
+
 class Resources:
     """One attribute per resource of the API."""
 
@@ -2491,6 +2978,8 @@ class Resources:
         self.customers = CustomersApi(http)
         self.departments = DepartmentsApi(http)
         self.invoices = InvoicesApi(http)
+        self.jobs = JobsApi(http)
+        self.kb = KbApi(http)
         self.lead_pools = LeadPoolsApi(http)
         self.leads = LeadsApi(http)
         self.me = MeApi(http)
@@ -2499,6 +2988,7 @@ class Resources:
         self.orders = OrdersApi(http)
         self.payments = PaymentsApi(http)
         self.pipelines = PipelinesApi(http)
+        self.portal = PortalApi(http)
         self.price_lists = PriceListsApi(http)
         self.products = ProductsApi(http)
         self.quotes = QuotesApi(http)
@@ -2507,3 +2997,4 @@ class Resources:
         self.targets = TargetsApi(http)
         self.tickets = TicketsApi(http)
         self.users = UsersApi(http)
+        self.webhooks = WebhooksApi(http)
