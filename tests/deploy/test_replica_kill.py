@@ -252,13 +252,13 @@ def test_platform_up_runs_every_process_on_its_own_database_and_down_stops_them(
         assert f"http://127.0.0.1:{gateway_port}/api/v1" in up.stdout
         pids = {p.stem: int(p.read_text()) for p in (tmp_path / "up").glob("*.pid")}
         assert set(pids) == {"leads-0", "customers-0", "customers-1", "sales-0", "billing-0", "marketing-0",
-                             "support-0", "analytics-0", "gateway-0"}
+                             "support-0", "analytics-0", "webhooks-0", "gateway-0"}
         for name in ("customers", "leads"):  # each replica has its own metrics port and is ready
             for port in ([base + 1, base + 101] if name == "customers" else [base]):
                 ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
                 assert ready.status_code == 200, ready.text
         status = _up(env, "status")
-        assert status.returncode == 0 and status.stdout.count(" ready ") == 9, status.stdout
+        assert status.returncode == 0 and status.stdout.count(" ready ") == 10, status.stdout
         again = _up(env, "up")
         assert again.returncode == 0 and "already up" in again.stdout
 

@@ -8,6 +8,7 @@ import sys
 import pytest
 from openapi_spec_validator import validate
 
+from crm_kit.config import ALL_PROCESSES
 from gateway.openapi import openapi_path
 from gateway.routes import ROUTES
 from tests.integration.harness import Platform
@@ -16,7 +17,7 @@ from tests.integration.harness import Platform
 @pytest.fixture(scope="module")
 def fuzz_platform(tmp_path_factory):
     """Its own platform: the fuzzer creates and changes records at random."""
-    plat = Platform(tmp_path_factory.mktemp("openapi"))
+    plat = Platform(tmp_path_factory.mktemp("openapi"), services=ALL_PROCESSES)   # every route answered
     try:
         plat.start()
         yield plat

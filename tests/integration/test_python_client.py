@@ -20,6 +20,7 @@ import pytest
 import requests
 from crm_client import Client
 
+from crm_kit.config import ALL_PROCESSES
 from crm_kit.ids import new_id
 from tests.integration.harness import ADMIN_PASSWORD, Platform
 
@@ -30,9 +31,10 @@ DEADLINE = 3  # RPC_TIMEOUT_SECONDS: a halted service is a 503 after this
 
 @pytest.fixture(scope="module")
 def plat(tmp_path_factory):
-    platform = Platform(tmp_path_factory.mktemp("python-client"), extra_env={"RPC_TIMEOUT_SECONDS": str(DEADLINE)})
+    platform = Platform(tmp_path_factory.mktemp("python-client"), services=ALL_PROCESSES,   # every route
+                        extra_env={"RPC_TIMEOUT_SECONDS": str(DEADLINE)})
     try:
-        for name in platform.names:     # Platform.start, with a patient readiness wait (8 processes)
+        for name in platform.names:     # Platform.start, with a patient readiness wait (9 processes)
             platform.migrate(name)
         for name in platform.names:
             platform.spawn(name)
