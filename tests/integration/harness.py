@@ -128,6 +128,8 @@ class Platform:
             "RATE_LIMIT_TOKEN_PER_USER": "100000/minute",
             # small export pages, so that every export through the gateway crosses page boundaries
             "LEADS_EXPORT_PAGE_SIZE": "10",
+            # the gateway is ready when the services this platform runs are
+            "GATEWAY_READINESS_SERVICES": ",".join(n for n in self.names if n in SERVICES),
         })
         for name, url in self.db_urls.items():
             self.env[f"{name.upper()}_DATABASE_URL"] = url
