@@ -139,3 +139,10 @@ def can_write(session, model, ident: str, principal: Principal | None, team_tabl
     """Whether the principal may change record ``ident`` (False if it is not there)."""
     return session.execute(select(model.id).where(
         model.id == ident, write_scope_clause(model, principal, team_table))).first() is not None
+
+
+def require_admin(principal: Principal | None, action: str, detail: str | None = None) -> None:
+    """What only administrators do (the platform's settings, not a user's records): ``Forbidden``
+    naming the action for everyone else."""
+    if principal is None or not principal.is_admin:
+        raise Forbidden(detail or f"Only an administrator may {action.replace('_', ' ')}.", {"action": action})

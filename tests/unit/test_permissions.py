@@ -269,8 +269,8 @@ def test_every_list_use_case_starts_from_a_scoped_query():
     starts from ``scoped_select``). Lead pools have no owner: their scope is membership
     (``pool_scope_clause``, ``services/leads/application/access.py``). Webhook subscriptions and
     their deliveries are the platform's, not a user's: their lists refuse everyone but admins first
-    (``admin``, ``services/webhooks/application/subscriptions.py``)."""
-    allowed = {"scoped_select", "get_for_read", "list_team", "pool_scope_clause", "list_in_scope", "admin"}
+    (``require_admin``, ``crm_kit/records/scopes.py``)."""
+    allowed = {"scoped_select", "get_for_read", "list_team", "pool_scope_clause", "list_in_scope", "require_admin"}
     offenders = []
     for path, fn in _list_functions():
         called = {n.func.attr if isinstance(n.func, ast.Attribute) else getattr(n.func, "id", None)

@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from crm_kit.context import Principal
-from crm_kit.errors import Conflict, Duplicate, Forbidden, NotFound, ValidationFailed
+from crm_kit.errors import Conflict, Duplicate, NotFound, ValidationFailed
 from crm_kit.ids import new_id
 from crm_kit.records.db import utcnow
 from crm_kit.records.pagination import cursor_state, encode_cursor
 from crm_kit.records.schemas import load
+from crm_kit.records.scopes import require_admin
 from crm_kit.records.versioning import check_version
 from crm_kit.runtime.uow import UnitOfWork, stale_version
 from services.sales.domain import pipelines as rules
@@ -39,8 +40,7 @@ _settings_set = OpportunitySettingsSet()
 
 
 def ensure_admin(principal: Principal, action: str) -> None:
-    if not principal.is_admin:
-        raise Forbidden("Only an admin may change pipelines and opportunity settings.", {"action": action})
+    require_admin(principal, action, "Only an admin may change pipelines and opportunity settings.")
 
 
 def dump(pipeline: Pipeline) -> dict:

@@ -13,11 +13,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from crm_kit.context import Principal
-from crm_kit.errors import Duplicate, Forbidden, NotFound, ValidationFailed
+from crm_kit.errors import Duplicate, NotFound, ValidationFailed
 from crm_kit.ids import new_id
 from crm_kit.records.db import utcnow
 from crm_kit.records.pagination import paginate
 from crm_kit.records.schemas import Dumper, load
+from crm_kit.records.scopes import require_admin
 from crm_kit.records.text import normalize_name
 from crm_kit.records.versioning import check_version
 from crm_kit.runtime.uow import UnitOfWork
@@ -44,9 +45,7 @@ _prices_set, _prices_out = PriceListPricesSet(), PriceListPricesOut()
 
 
 def ensure_admin(principal: Principal, action: str) -> None:
-    """Only admins change the catalogue and the price lists."""
-    if not principal.is_admin:
-        raise Forbidden("Only administrators change products and price lists.", {"action": action})
+    require_admin(principal, action, "Only administrators change products and price lists.")
 
 
 def escape_like(text: str) -> str:

@@ -12,10 +12,11 @@ from crm_kit.ids import new_id
 from crm_kit.records.db import utcnow
 from crm_kit.records.pagination import paginate
 from crm_kit.records.schemas import load
+from crm_kit.records.scopes import require_admin
 from crm_kit.runtime.uow import UnitOfWork
 from services.webhooks.application.intake import delivery_row
 from services.webhooks.application.settings import settings
-from services.webhooks.application.subscriptions import _get, admin
+from services.webhooks.application.subscriptions import _get
 from services.webhooks.events.subscribed import ALL
 from services.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEvent
 from services.webhooks.schemas.deliveries import (
@@ -33,7 +34,7 @@ _attempt = WebhookAttemptOut()
 
 def list_webhook_deliveries(uow: UnitOfWork, principal: Principal, subscription_id: str,
                             query: dict | None = None) -> dict:
-    admin(principal, "read_webhook_deliveries")
+    require_admin(principal, "read_webhook_deliveries")
     params = load(_query, query or {})
     with uow:
         session = uow.session
@@ -58,7 +59,7 @@ def list_webhook_deliveries(uow: UnitOfWork, principal: Principal, subscription_
 
 
 def replay_webhook_events(uow: UnitOfWork, principal: Principal, subscription_id: str, data: dict) -> dict:
-    admin(principal, "replay_webhook_events")
+    require_admin(principal, "replay_webhook_events")
     fields = load(_replay_in, data)
     config = settings()
     with uow:

@@ -12,11 +12,12 @@ import socket
 from sqlalchemy import delete, select
 
 from crm_kit.context import Principal
-from crm_kit.errors import Forbidden, NotFound, ValidationFailed
+from crm_kit.errors import NotFound, ValidationFailed
 from crm_kit.ids import new_id
 from crm_kit.records.db import utcnow
 from crm_kit.records.pagination import paginate
 from crm_kit.records.schemas import load
+from crm_kit.records.scopes import require_admin
 from crm_kit.records.versioning import check_version
 from crm_kit.runtime.uow import UnitOfWork
 from services.webhooks.application.settings import settings
@@ -39,11 +40,6 @@ def resolve(host: str, port: int) -> list[str]:
     return [info[4][0] for info in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)]
 
 
-def admin(principal: Principal, action: str) -> None:
-    if not principal.is_admin:
-        raise Forbidden(f"Only an administrator may {action.replace('_', ' ')}.", {"action": action})
-
-
 def check_url(url: str, resolver=resolve) -> addresses.Target:
     try:
         return addresses.check(url, resolver, allow_private=settings().allow_private)
@@ -57,7 +53,7 @@ def _event_types(subscription: WebhookSubscription, names: list[str]) -> None:
 
 
 def create_webhook_subscription(uow: UnitOfWork, principal: Principal, data: dict, resolver=resolve) -> dict:
-    admin(principal, "create_webhook_subscription")
+    require_admin(principal, "create_webhook_subscription")
     fields = load(_create, data)
     check_url(fields["url"], resolver)
     with uow:
@@ -81,13 +77,13 @@ def _get(session, subscription_id: str) -> WebhookSubscription:
 
 
 def get_webhook_subscription(uow: UnitOfWork, principal: Principal, subscription_id: str) -> dict:
-    admin(principal, "read_webhook_subscriptions")
+    require_admin(principal, "read_webhook_subscriptions")
     with uow:
         return _out.dump(_get(uow.session, subscription_id))
 
 
 def list_webhook_subscriptions(uow: UnitOfWork, principal: Principal, query: dict | None = None) -> dict:
-    admin(principal, "read_webhook_subscriptions")
+    require_admin(principal, "read_webhook_subscriptions")
     params = load(_query, query or {})
     stmt = select(WebhookSubscription)
     if params["active"] is not None:
@@ -99,7 +95,7 @@ def list_webhook_subscriptions(uow: UnitOfWork, principal: Principal, query: dic
 
 def update_webhook_subscription(uow: UnitOfWork, principal: Principal, subscription_id: str, data: dict,
                                 expected_version=None, resolver=resolve) -> dict:
-    admin(principal, "update_webhook_subscription")
+    require_admin(principal, "update_webhook_subscription")
     fields = load(_update, data, partial=True)
     if "url" in fields:
         check_url(fields["url"], resolver)
@@ -123,7 +119,7 @@ def delete_webhook_subscription(uow: UnitOfWork, principal: Principal, subscript
                                 expected_version=None) -> dict:
     """The subscription goes, and its pending deliveries with it (nothing more is sent to it); the log of
     finished deliveries stays until it is purged with age."""
-    admin(principal, "delete_webhook_subscription")
+    require_admin(principal, "delete_webhook_subscription")
     with uow:
         subscription = _get(uow.session, subscription_id)
         check_version(subscription, expected_version, "webhook_subscription")
@@ -138,7 +134,7 @@ def delete_webhook_subscription(uow: UnitOfWork, principal: Principal, subscript
 def rotate_webhook_secret(uow: UnitOfWork, principal: Principal, subscription_id: str,
                           expected_version=None) -> dict:
     """A new secret, shown now; the old one signs beside it for the overlap."""
-    admin(principal, "rotate_webhook_secret")
+    require_admin(principal, "rotate_webhook_secret")
     with uow:
         subscription = _get(uow.session, subscription_id)
         check_version(subscription, expected_version, "webhook_subscription")
