@@ -13,6 +13,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from services.webhooks.domain import signatures
 
 
+class _Server(ThreadingHTTPServer):
+    # the standard library's backlog of 5 overflows under a sender's 20 connections at once: the
+    # kernel drops the SYNs beyond it and the client retries a second later (1 s per attempt)
+    request_queue_size = 256
+    daemon_threads = True
+
+
 class Receiver:
     def __init__(self, secret: str | None = None):
         self.secret = secret
@@ -36,8 +43,7 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
