@@ -108,7 +108,8 @@ def measure_sync(factory, text: str, expected: dict) -> dict:
 def measure_job(factory, text: str, expected: dict) -> dict:
     from crm_kit.records.db import utcnow
     from crm_kit.runtime.uow import UnitOfWork
-    from crm_kit.runtime.work_jobs import INPUT_PART_CHARS, SUCCEEDED, JobRun, WorkJobs
+    from crm_kit.runtime.work_job_batches import JobRun
+    from crm_kit.runtime.work_jobs import INPUT_PART_CHARS, SUCCEEDED, WorkJobs
     from services.leads import application as app
     from services.leads.models import Base
     store = WorkJobs(factory, Base.metadata, "leads", owner="bench:1")

@@ -8,7 +8,8 @@ the uploaded file, each batch's progress and report. The gateway stores nothing:
 idempotent per part), then submitted (``submit_work_job``: the service checks the header and
 queues the job). So a job survives a restart of the gateway and of its service, and any replica of
 the service (a pod of its own) can run or resume it. A gateway killed mid-upload leaves a job
-``uploading`` that never runs (it is listed, and can be cancelled).
+``uploading``: it is listed and can be cancelled, and the service's rule ``upload_timeout``
+(``crm_kit.runtime.work_job_housekeeping``) fails it an hour later.
 
 **Which service owns a job**: its id says (``<service>-<uuid>``, :func:`job_service`); an id naming
 no service that runs jobs is 404. ``GET /api/v1/jobs`` asks every such service (``JOB_SERVICES``)
@@ -24,7 +25,7 @@ from crm_kit.errors import NotFound, ServiceUnavailable
 from crm_kit.records.schemas import load
 from crm_kit.runtime.work_jobs import INPUT_PART_CHARS, STATES, job_service
 
-JOB_SERVICES = ("leads", "customers")          # the services that run jobs (a @work_job kind)
+JOB_SERVICES = ("leads", "customers", "sales")          # the services that run jobs (a @work_job kind)
 LIST_DEADLINE_SECONDS = 5.0
 
 
@@ -67,6 +68,14 @@ def customers_bulk_assign_job(services, principal: Principal, data: dict, owner_
     params = {"customer_ids": data.get("customer_ids"), "owner_id": data.get("owner_id"),
               "owner_department_id": owner_department_id}
     return services.customers.start_work_job(kind="bulk_assign_customers", params=params, with_input=False)
+
+
+def products_import_job(services, principal: Principal, csv_text: str, mode: str | None = None) -> dict:
+    return start_with_file(services, "sales", "import_products", csv_text, {"mode": mode} if mode else {})
+
+
+def products_export_job(services, principal: Principal, query: dict) -> dict:
+    return services.sales.start_work_job(kind="export_products", params={"query": query}, with_input=False)
 
 
 def get_job(services, principal: Principal, job_id: str) -> dict:
@@ -152,6 +161,8 @@ GATHERED = {
     "customers_import_job": customers_import_job,
     "customers_export_job": customers_export_job,
     "customers_bulk_assign_job": customers_bulk_assign_job,
+    "products_import_job": products_import_job,
+    "products_export_job": products_export_job,
     "get_job": get_job,
     "list_jobs": list_jobs,
     "cancel_job": cancel_job,

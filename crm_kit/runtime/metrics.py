@@ -48,6 +48,19 @@ JOB_LATENESS = Gauge("crm_periodic_job_lateness_seconds",
                      "Seconds since the first scheduled period without a successful run began (0 while the "
                      "current period's run has succeeded).", ["service", "job_name"])
 
+# Work jobs (crm_kit.runtime.work_jobs): long work a user asked for (imports, exports, bulk actions).
+WORK_JOB_ATTEMPTS = Counter("crm_work_job_attempts_total",
+                            "Work job attempts ended by this process, by kind and outcome "
+                            "(succeeded|failed|cancelled|given_back).", ["service", "kind", "outcome"])
+WORK_JOB_ROWS = Counter("crm_work_job_rows_total", "Rows (records) work jobs did in this process.", ["service", "kind"])
+WORK_JOB_DURATION = Histogram("crm_work_job_attempt_duration_seconds", "Work job attempt run time.",
+                              ["service", "kind"], buckets=(0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600, 10800))
+WORK_JOBS = Gauge("crm_work_jobs", "Work jobs in the service's table by state (read every few seconds).",
+                  ["service", "state"])
+WORK_JOB_OLDEST_QUEUED_AGE = Gauge("crm_work_job_oldest_queued_age_seconds",
+                                   "Age of the oldest queued work job (0 when none waits): none of the "
+                                   "service's replicas is taking jobs when it grows.", ["service"])
+
 HTTP_REQUESTS = Counter("crm_http_requests_total", "Gateway HTTP requests.", ["route", "method", "status"])
 HTTP_DURATION = Histogram("crm_http_request_duration_seconds", "Gateway HTTP request time.",
                           ["route", "method"], buckets=LATENCY_BUCKETS)

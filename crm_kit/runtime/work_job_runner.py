@@ -12,7 +12,7 @@ default 0.5) for a job of its kind that is queued, or running under a lease that
 replica died: SIGKILL, a pod evicted); it claims it (``WORK_JOB_LEASE_SECONDS``, default 30,
 renewed every third of it) and runs the method in a nameko worker of its own, as the job's owner
 (their principal: their data scope, the audit actor) with the request id ``job:<job id>``. The
-method gets a :class:`~crm_kit.runtime.work_jobs.JobRun`, does its batches (each committed with its
+method gets a :class:`~crm_kit.runtime.work_job_batches.JobRun`, does its batches (each committed with its
 ``record_batch``) and returns a small JSON-safe summary, kept on the job. ``JobCancelled`` (a cancel,
 at a batch boundary) ends it ``cancelled``; a stopping service ends it at the next batch boundary
 and gives it back (``queued``: the next replica or the restarted one resumes it); a database or
@@ -43,11 +43,19 @@ from crm_kit.errors import CrmError, NotFound, ValidationFailed
 from crm_kit.ids import new_id
 from crm_kit.records.audit import json_safe
 from crm_kit.records.db import utcnow
+from crm_kit.runtime import metrics
 from crm_kit.runtime.entrypoints import rpc
+from crm_kit.runtime.jobs import periodic
 from crm_kit.runtime.transient import is_transient
-from crm_kit.runtime.work_jobs import CANCELLED, FAILED, SUCCEEDED, JobCancelled, JobRun, WorkJobs, _error_text
+from crm_kit.runtime.work_job_batches import JobRun
+from crm_kit.runtime.work_job_housekeeping import housekeep
+from crm_kit.runtime.work_jobs import CANCELLED, FAILED, STATES, SUCCEEDED, JobCancelled, WorkJobs, _error_text
 
 log = logging.getLogger(__name__)
+
+GIVEN_BACK = "given_back"
+OUTCOMES = (SUCCEEDED, FAILED, CANCELLED, GIVEN_BACK)
+STATES_EVERY = 5.0          # seconds between two readings of the jobs by state (the gauges), per service
 
 
 def _env_float(name: str, default: float) -> float:
@@ -81,6 +89,10 @@ class WorkJobKind(Entrypoint):
 
     def start(self):
         self.store = work_jobs_store(self.container)
+        self.service = self.container.service_name
+        for outcome in OUTCOMES:      # every series exists from the start (a dashboard shows 0, not "no data")
+            metrics.WORK_JOB_ATTEMPTS.labels(self.service, self.kind, outcome)
+        metrics.WORK_JOB_ROWS.labels(self.service, self.kind)
         self._loop_gt = self.container.spawn_managed_thread(self._loop, identifier=f"work-job-{self.kind}")
 
     def stop(self):
@@ -97,6 +109,7 @@ class WorkJobKind(Entrypoint):
         failures = 0
         while not self._stop.ready():
             try:
+                report_states(self.container, self.store)
                 row = self.store.claim_next([self.kind], utcnow(), self.lease)
                 failures = 0
             except Exception as exc:  # the database is away: back off, never die
@@ -131,6 +144,7 @@ class WorkJobKind(Entrypoint):
             done.send((result, exc_info))
             return result, exc_info
 
+        rows_before = run.rows_done
         try:
             self.container.spawn_worker(self, (), {"job": run},
                                         context_data={"request_id": label, "principal": row["principal"]},
@@ -148,7 +162,7 @@ class WorkJobKind(Entrypoint):
                 outcome = CANCELLED
             elif isinstance(exc, JobPaused) or is_transient(exc):
                 self.store.release(run.id, run.attempt)
-                outcome = "given back"
+                outcome = GIVEN_BACK
             else:
                 error_id = (exc.extra.get("error_id") if isinstance(exc, CrmError) else None) or new_id()
                 message = _error_text(exc) if isinstance(exc, CrmError) else "An internal error occurred."
@@ -160,6 +174,9 @@ class WorkJobKind(Entrypoint):
         except Exception as record_exc:  # the database went away: the lease runs out, another run resumes
             log.warning("work job %s: could not record how it ended: %r", run.id, record_exc)
             return
+        metrics.WORK_JOB_ATTEMPTS.labels(self.service, self.kind, outcome).inc()
+        metrics.WORK_JOB_ROWS.labels(self.service, self.kind).inc(max(0, run.rows_done - rows_before))
+        metrics.WORK_JOB_DURATION.labels(self.service, self.kind).observe(time.perf_counter() - started)
         log.info("work job %s (%s) %s", run.id, self.kind, outcome, extra={
             "request_id": label, "work_job": run.id, "outcome": outcome,
             "duration_ms": round((time.perf_counter() - started) * 1000, 2)})
@@ -175,6 +192,21 @@ class WorkJobKind(Entrypoint):
 
 
 work_job = WorkJobKind.decorator
+
+
+def report_states(container, store: WorkJobs) -> None:
+    """The gauges of the service's jobs by state and of the oldest queued one's age, read at most
+    every ``STATES_EVERY`` seconds by whichever kind's loop comes first."""
+    now = time.monotonic()
+    if now < getattr(container, "crm_work_job_states_at", 0.0):
+        return
+    container.crm_work_job_states_at = now + STATES_EVERY
+    counts, oldest = store.counts_by_state()
+    service = container.service_name
+    for state in STATES:
+        metrics.WORK_JOBS.labels(service, state).set(counts.get(state, 0))
+    metrics.WORK_JOB_OLDEST_QUEUED_AGE.labels(service).set(
+        max(0.0, (utcnow() - oldest).total_seconds()) if oldest is not None else 0.0)
 
 
 def work_jobs_store(container) -> WorkJobs:
@@ -230,8 +262,15 @@ class WorkJobsApi:
 
 
 class WorkJobService:
-    """The job RPCs of a service that runs work jobs (a mixin before ``CrmService``)."""
+    """The job RPCs of a service that runs work jobs (a mixin before ``CrmService``), and the
+    periodic job that keeps its jobs tidy (``crm_kit.runtime.work_job_housekeeping``)."""
     crm_work_jobs = WorkJobControl()
+
+    @periodic("work_jobs_housekeeping", every=_env_float("WORK_JOB_HOUSEKEEPING_SECONDS", 600.0))
+    def work_jobs_housekeeping(self, as_of):
+        """Uploads left unfinished failed (rule ``upload_timeout``), finished jobs' files dropped, old
+        jobs purged (``retention``)."""
+        return housekeep(self.db, as_of)
 
     @rpc
     def start_work_job(self, kind, params=None, with_input=False):

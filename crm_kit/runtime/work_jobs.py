@@ -29,13 +29,14 @@ is the batches' report rows (an import's per-row report, as CSV) or file pieces 
 in order, a page at a time. A user sees their own jobs; admins see every job.
 
 The runner (``crm_kit.runtime.work_job_runner``) drives this from a nameko service; this module
-is plain Python over a SQLAlchemy session factory, tested on SQLite without a broker.
+(the store: ``WorkJobs``) is plain Python over a SQLAlchemy session factory, tested on SQLite
+without a broker. Beside it: ``work_job_batches`` (what a job's code is handed, ``JobRun``, and an
+export's loop), ``work_job_views`` (a job's view and its result's CSV), ``work_job_states`` and
+``work_job_housekeeping`` (the rules that end an upload left unfinished and purge old jobs).
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from dataclasses import dataclass, field
 
@@ -47,16 +48,20 @@ from crm_kit.errors import CrmError, InvalidState, NotFound, ValidationFailed
 from crm_kit.ids import new_id
 from crm_kit.records.db import utcnow
 from crm_kit.runtime.job_runs import _insert_ignore, replica_id
-
-UPLOADING, QUEUED, RUNNING = "uploading", "queued", "running"
-SUCCEEDED, FAILED, CANCELLED = "succeeded", "failed", "cancelled"
-FINISHED = (SUCCEEDED, FAILED, CANCELLED)
-STATES = (UPLOADING, QUEUED, RUNNING, *FINISHED)
-INPUT_PART_CHARS = 1_000_000      # the gateway hands a file over in parts of at most this many characters
-MAX_INPUT_PARTS = 2000
-ERRORS_SHOWN = 20                 # a job's view shows the first errors (the report has them all)
-MAX_ERROR = 2000
-REPORT_COLUMNS = ("row", "outcome", "id", "existing_id", "errors")
+from crm_kit.runtime.work_job_states import (  # noqa: F401  (the states, importable from here)
+    CANCELLED,
+    FAILED,
+    FINISHED,
+    INPUT_PART_CHARS,
+    MAX_ERROR,
+    MAX_INPUT_PARTS,
+    QUEUED,
+    RUNNING,
+    STATES,
+    SUCCEEDED,
+    UPLOADING,
+)
+from crm_kit.runtime.work_job_views import result_csv, sum_counts, view_of
 
 
 class JobCancelled(Exception):
@@ -68,21 +73,6 @@ def job_service(job_id) -> str | None:
     if not isinstance(job_id, str) or "-" not in job_id:
         return None
     return job_id.split("-", 1)[0] or None
-
-
-def progress(total: int | None, done: int, started_at: dt.datetime | None, last_at: dt.datetime | None,
-             now: dt.datetime, state: str) -> dict:
-    """Done / total, the percentage, the rate (rows a second since the job started, up to its last
-    batch) and the ETA (seconds, while running), as a job's view shows them."""
-    rate = None
-    if started_at is not None and last_at is not None and done:
-        seconds = (last_at - started_at).total_seconds()
-        rate = round(done / seconds, 1) if seconds > 0 else None
-    eta = None
-    if state == RUNNING and rate and total is not None:
-        eta = round(max(0, total - done) / rate, 1)
-    percent = round(100.0 * done / total, 1) if total else (100.0 if total == 0 and state == SUCCEEDED else None)
-    return {"done": done, "total": total, "percent": percent, "rate_per_second": rate, "eta_seconds": eta}
 
 
 @dataclass
@@ -197,7 +187,7 @@ class WorkJobs:
         if not rows:
             return Resume()
         return Resume(rows[-1].batch_no + 1, sum(r.rows for r in rows), rows[-1].resume,
-                      _sum_counts(r.counts for r in rows), frozenset(r.batch_no for r in rows))
+                      sum_counts(r.counts for r in rows), frozenset(r.batch_no for r in rows))
 
     def cancel_requested(self, job_id: str) -> bool:
         with self.session_factory() as session:
@@ -226,6 +216,18 @@ class WorkJobs:
                             .values(state=QUEUED, claimed_until=None))
             session.commit()
 
+    def counts_by_state(self) -> tuple[dict, dt.datetime | None]:
+        """``({state: jobs}, created_at of the oldest queued job or None)`` (the runner's gauges)."""
+        t = self.jobs
+        with self.session_factory() as session:
+            counts = dict(session.execute(select(t.c.state, func.count()).group_by(t.c.state)).all())
+            oldest = session.execute(select(func.min(t.c.created_at)).where(t.c.state == QUEUED)).scalar()
+        if isinstance(oldest, str):     # SQLite's min() of a column gives its stored text back
+            oldest = dt.datetime.fromisoformat(oldest)
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=dt.timezone.utc)
+        return counts, oldest
+
     # -- what users do ---------------------------------------------------------------------------
     def cancel(self, job_id, principal: Principal) -> dict:
         """Cancel: a job not started yet is cancelled now; a running one at its next batch boundary
@@ -250,7 +252,7 @@ class WorkJobs:
             row = self._mine(session, job_id, principal)
             batches = session.execute(select(b.c.rows, b.c.counts, b.c.committed_at, b.c.errors)
                                       .where(b.c.job_id == job_id).order_by(b.c.batch_no)).all()
-        return _view(row, batches, now)
+        return view_of(row, batches, now)
 
     def list(self, principal: Principal, limit=50, state=None) -> dict:
         """The caller's jobs (an admin: everyone's), newest first."""
@@ -271,7 +273,7 @@ class WorkJobs:
             for row in rows:
                 batches = session.execute(select(b.c.rows, b.c.counts, b.c.committed_at, b.c.errors)
                                           .where(b.c.job_id == row.id).order_by(b.c.batch_no)).all()
-                items.append(_view(row, batches, now))
+                items.append(view_of(row, batches, now))
         return {"items": items, "next_cursor": None}
 
     def result_page(self, job_id, principal: Principal, cursor=None, batches_per_page: int = 5) -> dict:
@@ -290,19 +292,9 @@ class WorkJobs:
             found = session.execute(select(b.c.batch_no, b.c.report, b.c.output).where(
                 b.c.job_id == job_id, b.c.batch_no >= start).order_by(b.c.batch_no)
                 .limit(batches_per_page + 1)).all()
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\r\n")
-        page = found[:batches_per_page]
-        columns = _report_columns(session, b, job_id)
-        if start == 0 and (not page or page[0].output is None):
-            writer.writerow(columns)
-        for batch in page:
-            if batch.output is not None:
-                out.write(batch.output)
-            for entry in batch.report or ():
-                writer.writerow([_report_cell(entry.get(column)) for column in columns])
+            text = result_csv(session, b, job_id, found[:batches_per_page], first=start == 0)
         more = len(found) > batches_per_page
-        return {"csv": out.getvalue(), "next_cursor": str(found[batches_per_page].batch_no) if more else None}
+        return {"csv": text, "next_cursor": str(found[batches_per_page].batch_no) if more else None}
 
     # -- helpers ---------------------------------------------------------------------------------
     def _mine(self, session, job_id, principal: Principal):
@@ -319,127 +311,6 @@ class WorkJobs:
         with self.session_factory() as session:
             session.execute(update(self.jobs).where(self.jobs.c.id == job_id).values(**values))
             session.commit()
-
-
-def _report_columns(session, b, job_id: str) -> list[str]:
-    """An import report's columns: ``REPORT_COLUMNS``, and the others its rows have (a customer's
-    ``contact_id``) before ``errors``."""
-    first = session.execute(select(b.c.report).where(b.c.job_id == job_id, b.c.report.is_not(None))
-                            .order_by(b.c.batch_no).limit(1)).scalar_one_or_none()
-    extra = [k for k in (first[0] if first else {}) if k not in REPORT_COLUMNS]
-    return [*REPORT_COLUMNS[:-1], *extra, REPORT_COLUMNS[-1]]
-
-
-def _report_cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False) if value else ""
-    return str(value)
-
-
-def batch_row(job_id: str, batch_no: int, rows: int, counts: dict, errors: list | None = None,
-              report: list | None = None, output: str | None = None, resume=None,
-              now: dt.datetime | None = None) -> dict:
-    return {"job_id": job_id, "batch_no": batch_no, "rows": rows, "counts": counts,
-            "errors": (errors or [])[:ERRORS_SHOWN], "report": report, "output": output, "resume": resume,
-            "committed_at": now or utcnow()}
-
-
-class JobRun:
-    """What a job's code is handed: its parameters and file, where it resumes, and the means to
-    record a batch (in the batch's own transaction) and to stop when cancelled."""
-
-    def __init__(self, store: WorkJobs, row: dict):
-        self.store = store
-        self.id: str = row["id"]
-        self.kind: str = row["kind"]
-        self.params: dict = row["params"] or {}
-        self.total: int | None = row["total"]
-        self.attempt: int = row["attempts"]
-        point = store.resume_point(self.id)
-        self.next_batch: int = point.next_batch
-        self.rows_done: int = point.rows_done
-        self.resume = point.resume
-        self.counts: dict = point.counts
-        self.done_batches: frozenset = point.done
-        self.stopping = None          # the runner's check: raises while the service stops
-
-    def input_text(self) -> str:
-        return self.store.input_text(self.id)
-
-    def set_total(self, total: int) -> None:
-        self.total = total
-        self.store.set_total(self.id, total)
-
-    def check_cancel(self) -> None:
-        """At a batch boundary: stop here if a cancel was asked for (``JobCancelled``), or give the
-        job back if the service is stopping (the runner's ``JobPaused``)."""
-        if self.stopping is not None:
-            self.stopping()
-        if self.store.cancel_requested(self.id):
-            raise JobCancelled(self.id)
-
-    def record_batch(self, uow, batch_no: int, rows: int, counts: dict, errors: list | None = None,
-                     report: list | None = None, output: str | None = None, resume=None) -> None:
-        """The batch's row, written by ``uow`` at its commit with the batch's writes (one transaction);
-        a batch committed already (by a replica that lost its lease) fails that commit."""
-        uow.insert(self.store.batches, [batch_row(self.id, batch_no, rows, counts, errors, report, output, resume)])
-        self.rows_done += rows
-        self.counts = _sum_counts([self.counts, counts])
-
-
-def export_in_batches(uow, job: JobRun, page, count=None) -> dict:
-    """An export job's loop: ``page(cursor)`` -> ``{"csv", "next_cursor"}`` (a context's export page,
-    the first with the header row), each page committed as a batch with the cursor the next starts
-    from, until the last; ``count()`` gives the total first (the rows the filters match). A resumed
-    job starts from its last committed batch's cursor. Returns ``{"rows": rows exported}``."""
-    if job.total is None and count is not None:
-        job.set_total(count())
-    if job.next_batch and job.resume is None:
-        return {"rows": job.rows_done}          # the last page was committed already
-    cursor, batch_no = job.resume, job.next_batch
-    while True:
-        job.check_cancel()
-        result = page(cursor)
-        rows = sum(1 for _ in csv.reader(io.StringIO(result["csv"]))) - (0 if cursor else 1)
-        with uow:
-            job.record_batch(uow, batch_no, rows, {"exported": rows}, output=result["csv"],
-                             resume=result["next_cursor"])
-            uow.commit()
-        cursor, batch_no = result["next_cursor"], batch_no + 1
-        if cursor is None:
-            if job.total != job.rows_done:       # rows filtered after the count (a customers' radius)
-                job.set_total(job.rows_done)
-            return {"rows": job.rows_done}
-
-
-def _sum_counts(items) -> dict:
-    out: dict = {}
-    for counts in items:
-        for key, value in (counts or {}).items():
-            out[key] = out.get(key, 0) + value
-    return out
-
-
-def _view(row, batches, now: dt.datetime) -> dict:
-    done = sum(b.rows for b in batches)
-    last_at = batches[-1].committed_at if batches else None
-    errors = []
-    for b in batches:
-        if len(errors) >= ERRORS_SHOWN:
-            break
-        errors.extend(b.errors[:ERRORS_SHOWN - len(errors)])
-    return {
-        "id": row.id, "kind": row.kind, "state": row.state, "owner_id": row.owner_id, "params": row.params,
-        "progress": progress(row.total, done, row.started_at, last_at, now, row.state),
-        "counts": _sum_counts(b.counts for b in batches), "errors": errors,
-        "cancel_requested": bool(row.cancel_requested), "attempts": row.attempts,
-        "summary": row.summary, "error": row.error,
-        "created_at": row.created_at.isoformat(), "started_at": row.started_at and row.started_at.isoformat(),
-        "finished_at": row.finished_at and row.finished_at.isoformat(),
-        "result_url": f"/api/v1/jobs/{row.id}/result" if row.state in FINISHED and batches else None,
-    }
 
 
 def _error_text(exc: BaseException) -> str:

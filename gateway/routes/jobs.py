@@ -46,6 +46,19 @@ ROUTES = (
               "single assign in its own transaction, recorded so that a batch redone after a restart never "
               "assigns one twice; the result has a line per customer (`assigned`, or `refused` with the "
               "problem+json the single action would have answered). " + _JOB_DOC)),
+    Route("POST", "/api/v1/products/import-jobs", "gateway", "products_import_job",
+          "Import products from CSV of any size as a job (admins; 202: poll the job's URL)", "jobs",
+          (csv(), query_param("mode", doc="`create` (default) or `upsert`, as `POST /api/v1/products/import`.")),
+          status=202, location="/api/v1/jobs/{id}", response="gateway.Job", description=(
+              "The same file, columns, modes and per-row report as `POST /api/v1/products/import` (which stays, "
+              "for files of at most 5,000 rows), up to 1,000,000 rows. A bad header or mode is a 422 here, "
+              "before the job is queued; a caller who is not an admin fails the job before any row. " + _JOB_DOC)),
+    Route("POST", "/api/v1/products/export-jobs", "gateway", "products_export_job",
+          "Export products as CSV as a job (202: poll the job's URL, then download its result)", "jobs",
+          (query(),), status=202, location="/api/v1/jobs/{id}", response="gateway.Job",
+          query_schema="sales.ProductExportQuery", description=(
+              "The filters of `GET /api/v1/products/export`; the file, judged as of the job's start, is the "
+              "result. " + _JOB_DOC)),
     Route("GET", "/api/v1/jobs", "gateway", "list_jobs", "List my jobs (an admin: everyone's), newest first",
           "jobs", (query(),), response="gateway.JobList", query_schema="gateway.JobListQuery"),
     Route("GET", "/api/v1/jobs/<job_id>", "gateway", "get_job",

@@ -1,8 +1,10 @@
 """Long work as jobs through the gateway (``gateway.jobs``, ``crm_kit.runtime.work_jobs``): a
 20,000-row lead import as a job reaching ``succeeded`` with the right counts and per-row report; a
 cancel midway; the leads process SIGKILLed during a job, restarted, and the job resumed without a
-row applied twice; an export job; a customer import into a pool and a bulk assign as jobs; the
-``crm import leads`` command against the platform."""
+row applied twice; an export job; a customer import into a pool and a bulk assign as jobs; a
+product import and export as jobs; an upload left unfinished failed by the housekeeping rule
+``upload_timeout`` (``crm jobs run``, previewed first); the ``crm import leads`` command against the
+platform."""
 from __future__ import annotations
 
 import csv
@@ -26,7 +28,7 @@ LEASE = 2.0        # seconds: a killed replica's job is taken over this long aft
 @pytest.fixture(scope="module")
 def plat(tmp_path_factory):
     platform = Platform(tmp_path_factory.mktemp("jobs"), backend="postgresql" if postgres_reachable() else "sqlite",
-                        services=("leads", "customers", "gateway"),
+                        services=("leads", "customers", "sales", "gateway"),
                         extra_env={"WORK_JOB_LEASE_SECONDS": str(LEASE), "WORK_JOB_POLL_SECONDS": "0.2"})
     try:
         platform.start()
@@ -214,3 +216,89 @@ def test_customers_import_and_bulk_assign_as_jobs(plat):
     assert unknown_user.status_code == 422
     kinds = {j["kind"] for j in plat.get("/api/v1/jobs", params={"limit": "200"}).json()["items"]}
     assert {"import_customers", "bulk_assign_customers", "import_leads"} <= kinds
+
+
+def test_products_import_and_export_as_jobs(plat):
+    tag = new_id()[-6:]
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["sku", "name", "unit_price", "category"])
+    for i in range(2500):
+        w.writerow([f"JOB-{tag}-{i}", f"Job product {i}", f"{i % 90 + 1}.50", "jobs"])
+    w.writerow([f"JOB-{tag}-7", "Again", "1.00", "jobs"])          # a sku of an earlier batch: a duplicate
+    w.writerow([f"JOB-{tag}-bad", "No price", "", "jobs"])          # invalid
+    resp = plat.post("/api/v1/products/import-jobs", data=out.getvalue().encode(), timeout=60,
+                     headers={"Content-Type": "text/csv"})
+    assert resp.status_code == 202, resp.text
+    assert resp.json()["id"].startswith("sales-")
+    done = wait_for(plat, resp.json()["id"], finished)
+    assert done["state"] == "succeeded", done
+    assert done["counts"] == {"created": 2500, "updated": 0, "duplicates": 1, "invalid": 1}
+    assert done["progress"]["done"] == done["progress"]["total"] == 2502
+    rows = list(csv.DictReader(io.StringIO(plat.get(done["result_url"], timeout=60).text)))
+    assert len(rows) == 2502
+    assert rows[-2]["outcome"] == "duplicate" and rows[-2]["existing_id"] == rows[7]["id"]
+    assert rows[-1]["outcome"] == "invalid" and "unit_price" in rows[-1]["errors"]
+    bad = plat.post("/api/v1/products/import-jobs", data=b"sku,name\nA,B\n", headers={"Content-Type": "text/csv"})
+    assert bad.status_code == 422 and "unit_price" in bad.text
+    member = plat.post("/api/v1/users", json={"username": f"pj-{tag}", "password": "a long password",
+                                               "role": "member"}).json()
+    token = plat.login(f"pj-{tag}", "a long password")
+    refused = plat.post("/api/v1/products/import-jobs", data=out.getvalue().encode(), token=token,
+                        headers={"Content-Type": "text/csv"})
+    assert refused.status_code == 202, refused.text       # queued, then failed before any row: not an admin
+    failed = wait_for(plat, refused.json()["id"], finished, token=token)
+    assert failed["state"] == "failed" and failed["progress"]["done"] == 0 and member["id"] == failed["owner_id"]
+    resp = plat.post("/api/v1/products/export-jobs", params={"category": "jobs"})
+    assert resp.status_code == 202, resp.text
+    done = wait_for(plat, resp.json()["id"], finished)
+    assert done["state"] == "succeeded" and done["progress"]["done"] == 2500, done
+    exported = list(csv.DictReader(io.StringIO(plat.get(done["result_url"], timeout=60).text)))
+    assert {r["sku"] for r in exported} == {f"JOB-{tag}-{i}" for i in range(2500)}
+
+
+def test_an_upload_left_unfinished_is_failed_by_the_housekeeping_rule(plat):
+    import datetime as dt
+
+    from crm_kit.ops.jobs import run_job
+    job_id = upload_begun_and_abandoned(plat)
+    assert plat.get(f"/api/v1/jobs/{job_id}").json()["state"] == "uploading"
+    later = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=2)).replace(tzinfo=None).isoformat()
+    env = dict(os.environ)
+    os.environ["AMQP_URI"] = plat.env["AMQP_URI"]          # what `crm jobs run` reads
+    try:
+        preview = run_job("leads", "work_jobs_housekeeping", as_of=later, dry_run=True, timeout=30)
+        assert preview["outcome"] == "previewed"
+        assert job_id in [e["id"] for e in preview["result"]["expired"]]
+        assert plat.get(f"/api/v1/jobs/{job_id}").json()["state"] == "uploading"      # a preview changed nothing
+        ran = run_job("leads", "work_jobs_housekeeping", as_of=later, timeout=30)
+        assert job_id in [e["id"] for e in ran["result"]["expired"]]
+    finally:
+        os.environ.clear()
+        os.environ.update(env)
+    view = plat.get(f"/api/v1/jobs/{job_id}").json()
+    assert view["state"] == "failed" and "upload_timeout" in view["error"], view
+    assert view["summary"]["ended_by"]["rule"] == "upload_timeout"
+
+
+def upload_begun_and_abandoned(plat: Platform) -> str:
+    """A job as ``leads.start_work_job(with_input=True)`` leaves it, one part of its file handed over,
+    never submitted: a gateway that died mid-upload (its row written in the leads database)."""
+    import datetime as dt
+    import json
+    job_id = f"leads-{new_id()}"
+    principal = {"user_id": "admin-abandoned", "role": "admin", "department_id": None}
+    engine = create_engine(plat.db_urls["leads"])
+    now = dt.datetime.now(dt.timezone.utc)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO work_jobs (id, kind, state, owner_id, principal, params, cancel_requested, "
+                              "attempts, created_at) VALUES (:id, 'import_leads', 'uploading', 'admin-abandoned', "
+                              ":principal, '{}', 0, 0, :at)"),
+                         {"id": job_id, "principal": json.dumps(principal),
+                          "at": now if engine.dialect.name == "postgresql" else now.replace(tzinfo=None)})
+            conn.execute(text("INSERT INTO work_job_inputs (job_id, seq, text) VALUES (:id, 0, 'name\nA\n')"),
+                         {"id": job_id})
+    finally:
+        engine.dispose()
+    return job_id

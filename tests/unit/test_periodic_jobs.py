@@ -199,8 +199,9 @@ def _stale_pool_lead(db):
 def test_the_recycle_job_runs_as_of_the_injected_clock_and_its_audit_names_the_run(db):
     _, lead = _stale_pool_lead(db)
     job = LeadsService.recycle_pools_periodically
-    [(method, entrypoint)] = periodic_jobs(LeadsService)
-    assert (method, entrypoint.schedule.job) == ("recycle_pools_periodically", "recycle_pools")
+    jobs = {entrypoint.schedule.job: method for method, entrypoint in periodic_jobs(LeadsService)}
+    assert jobs == {"recycle_pools": "recycle_pools_periodically",            # its rule
+                    "work_jobs_housekeeping": "work_jobs_housekeeping"}       # the kit's, as it runs work jobs
     four_days_later = dt.datetime.now(UTC) + dt.timedelta(days=4)     # the fake clock
     [runs] = replicas(db, "replica-a")
     claim = runs.claim(Schedule("recycle_pools", every=3600), four_days_later)
@@ -254,7 +255,8 @@ def test_a_service_with_jobs_answers_run_job_and_list_jobs():
     from services.customers.service import CustomersService
     # every service answers them (declared once, by CrmService), with the jobs it declares:
     # customers' recycle rules run on a job of their own
-    assert {ep.schedule.job for _, ep in periodic_jobs(CustomersService)} == {"recycle_customers"}
+    assert {ep.schedule.job for _, ep in periodic_jobs(CustomersService)} == {"recycle_customers",
+                                                                            "work_jobs_housekeeping"}
     assert {ep.schedule.job for _, ep in periodic_jobs(LeadsService)} >= {"recycle_pools"}
     [ep] = getattr(CustomersService.run_job, ENTRYPOINT_EXTENSIONS_ATTR)
     assert isinstance(ep, CrmRpc) and CustomersService.run_job is LeadsService.run_job

@@ -2177,6 +2177,28 @@ class ProductsApi(Resource):
         params = {"active": active, "category": category, "q": q, "limit": limit}
         return self._call("GET", "/api/v1/products/export", params=params, accept="text/csv")
 
+    def export_job(
+        self,
+        *,
+        active: bool | None = None,
+        category: str | None = None,
+        q: str | None = None,
+        limit: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        """Export products as CSV as a job (202: poll the job's URL, then download its result). ``POST
+        /api/v1/products/export-jobs`` (with an Idempotency-Key, generated unless given: retried
+        safely). The filters of `GET /api/v1/products/export`; the file, judged as of the job's
+        start, is the result. The job runs on the service that owns the work, in batches of 1,000
+        rows, each committed with its progress and per-row report: poll `GET /api/v1/jobs/{id}`
+        (state, progress done/total, rate, ETA, the first errors), cancel with `POST
+        /api/v1/jobs/{id}/cancel` (it stops at the next batch boundary; what was done stays),
+        download `GET /api/v1/jobs/{id}/result` once it has finished. A restart of the service
+        resumes it after its last committed batch, applying no row twice.
+        """
+        params = {"active": active, "category": category, "q": q, "limit": limit}
+        return self._call("POST", "/api/v1/products/export-jobs", params=params, idempotency_key=idempotency_key or new_idempotency_key())
+
     def get(self, product_id: str) -> Product:
         """Read a product. ``GET /api/v1/products/{product_id}``"""
         return self._call("GET", f"/api/v1/products/{_segment(product_id)}")
@@ -2199,6 +2221,22 @@ class ProductsApi(Resource):
         """
         params = {"mode": mode}
         return self._call("POST", "/api/v1/products/import", params=params, data=csv_text.encode(), content_type="text/csv; charset=utf-8", idempotency_key=idempotency_key or new_idempotency_key())
+
+    def import_job(self, csv_text: str, *, mode: str | None = None, idempotency_key: str | None = None) -> Job:
+        """Import products from CSV of any size as a job (admins; 202: poll the job's URL). ``POST
+        /api/v1/products/import-jobs`` (with an Idempotency-Key, generated unless given: retried
+        safely). The same file, columns, modes and per-row report as `POST /api/v1/products/import`
+        (which stays, for files of at most 5,000 rows), up to 1,000,000 rows. A bad header or mode
+        is a 422 here, before the job is queued; a caller who is not an admin fails the job before
+        any row. The job runs on the service that owns the work, in batches of 1,000 rows, each
+        committed with its progress and per-row report: poll `GET /api/v1/jobs/{id}` (state,
+        progress done/total, rate, ETA, the first errors), cancel with `POST
+        /api/v1/jobs/{id}/cancel` (it stops at the next batch boundary; what was done stays),
+        download `GET /api/v1/jobs/{id}/result` once it has finished. A restart of the service
+        resumes it after its last committed batch, applying no row twice.
+        """
+        params = {"mode": mode}
+        return self._call("POST", "/api/v1/products/import-jobs", params=params, data=csv_text.encode(), content_type="text/csv; charset=utf-8", idempotency_key=idempotency_key or new_idempotency_key())
 
     def list(
         self,

@@ -12,7 +12,7 @@ committed with its progress.
   the batches committed: no row is applied twice (a duplicate of a row of a batch committed before
   the restart is found in the database, and reported as the duplicate of that customer).
 - **export** (``export_customers``): ``export_customers_page`` a page a batch, with the cursor the
-  next one starts from (``crm_kit.runtime.work_jobs.export_in_batches``).
+  next one starts from (``crm_kit.runtime.work_job_batches.export_in_batches``).
 - **bulk assign** (``bulk_assign_customers``): up to ``MAX_BULK_JOB_IDS`` customers given to a user,
   ``BULK_BATCH`` a batch, each customer the single ``assign_customer`` in its own transaction that
   records its reply under the key ``job:<job id>:<customer id>`` (as a bulk request's items do:
@@ -28,7 +28,7 @@ from crm_kit.errors import CrmError, ValidationFailed
 from crm_kit.records.schemas import load
 from crm_kit.runtime.pipeline import fewer_collections, in_parallel, run_ahead
 from crm_kit.runtime.uow import AlreadyHandled, RpcRequest, UnitOfWork
-from crm_kit.runtime.work_jobs import JobRun, export_in_batches
+from crm_kit.runtime.work_job_batches import JobRun, export_in_batches
 from services.customers.application import import_storage as storage
 from services.customers.application.access import pool_for
 from services.customers.application.bulk import problem_of

@@ -28,7 +28,7 @@ from crm_kit.records.schemas import load
 from crm_kit.records.scopes import scoped_select
 from crm_kit.runtime.pipeline import in_parallel, run_ahead
 from crm_kit.runtime.uow import UnitOfWork
-from crm_kit.runtime.work_jobs import JobRun, export_in_batches
+from crm_kit.runtime.work_job_batches import JobRun, export_in_batches
 from services.leads.application import storage
 from services.leads.application.access import read_extra
 from services.leads.application.export import export_leads_page

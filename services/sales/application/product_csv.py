@@ -8,7 +8,7 @@ again); at most ``MAX_IMPORT_ROWS`` rows. Each row is reported: ``created``; ``u
 exists, or an earlier row of the file has it: ``existing_id`` names that product); ``invalid``
 (``errors``, as the API's validation says them). An empty cell is an absent field (the model's
 default; unchanged on an update). A bad row never stops another; the rows and the report are one
-transaction.
+transaction. The same rows as a job of any size: ``product_jobs``.
 
 Export (``export_products_page``): the product list's filters, newest first by id, page by page
 (the gateway streams them); the cursor carries the start time and the rows still to send.
@@ -43,13 +43,34 @@ _COUNTS = {"created": "created", "updated": "updated", "duplicate": "duplicates"
 _create, _update, _export_query = ProductCreate(), ProductUpdate(), ProductExportQuery()
 
 
-def import_products(uow: UnitOfWork, principal: Principal, csv_text, mode: str | None = None) -> dict:
-    """Products from CSV, each row reported (``ProductImportReport``)."""
-    ensure_admin(principal, "import_products")
+def check_mode(mode: str | None) -> str:
     mode = mode or "create"
     if mode not in MODES:
         raise ValidationFailed.from_messages({"mode": [f"Must be one of: {', '.join(MODES)}."]})
-    header, rows = _read(csv_text)
+    return mode
+
+
+def import_products(uow: UnitOfWork, principal: Principal, csv_text, mode: str | None = None) -> dict:
+    """Products from CSV, each row reported (``ProductImportReport``)."""
+    ensure_admin(principal, "import_products")
+    mode = check_mode(mode)
+    header, rows = read_file(csv_text)
+    with uow:
+        entries = apply_rows(uow, principal, header, rows, mode, {})
+        report = report_counts(entries)
+        report["rows"] = entries
+        try:
+            return uow.commit(report)
+        except IntegrityError:          # a sku of the file created meanwhile (the unique index)
+            raise Conflict("A product with one of these skus was created meanwhile: import the file again.",
+                           {"field": "sku"}) from None
+
+
+def apply_rows(uow: UnitOfWork, principal: Principal, header: list[str], rows: list[tuple[int, list[str]]],
+               mode: str, seen: dict[str, str]) -> list[dict]:
+    """Each row created, updated, or reported a duplicate or invalid, in ``uow``'s transaction (not
+    committed); ``seen`` (sku -> product id of an earlier row of the file) is updated. The rows'
+    report entries, in order."""
     entries, parsed = [], []
     for line_no, values in rows:
         entry = {"row": line_no, "outcome": "created", "id": None, "existing_id": None, "errors": {}}
@@ -60,48 +81,45 @@ def import_products(uow: UnitOfWork, principal: Principal, csv_text, mode: str |
         data = {column: value.strip() for column, value in zip(header, values)
                 if column in IMPORT_COLUMNS and value.strip()}
         parsed.append((entry, data))
-    with uow:
-        session = uow.session
-        skus = {data.get("sku") for _, data in parsed if data.get("sku")}
-        existing = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(skus)))} if skus else {}
-        seen: dict[str, str] = {}
-        now = utcnow()
-        for entry, data in parsed:
-            sku = data.get("sku")
-            product = existing.get(sku) if mode == "upsert" else None
-            try:
-                fields = tidy_product(load(_update, data, partial=True) if product is not None
-                                      else load(_create, data))
-            except ValidationFailed as exc:
-                entry.update(outcome="invalid", errors=exc.errors)
-                continue
-            sku = fields.get("sku", sku)
-            if sku in seen:
-                entry.update(outcome="duplicate", existing_id=seen[sku])
-                continue
-            if product is None and sku in existing:
-                entry.update(outcome="duplicate", existing_id=existing[sku].id)
-                continue
-            if product is None:
-                product = Product(id=new_id(), created_by=principal.user_id, created_at=now, updated_at=now,
-                                  **fields)
-                session.add(product)
-            else:
-                for name, value in fields.items():
-                    if getattr(product, name) != value:
-                        setattr(product, name, value)
-                entry["outcome"] = "updated"
-            seen[sku] = entry["id"] = product.id
-        uow.audit_action("import")
-        report = {"created": 0, "updated": 0, "duplicates": 0, "invalid": 0}
-        for entry in entries:
-            report[_COUNTS[entry["outcome"]]] += 1
-        report["rows"] = entries
+    session = uow.session
+    skus = {data.get("sku") for _, data in parsed if data.get("sku")}
+    existing = {p.sku: p for p in session.scalars(select(Product).where(Product.sku.in_(skus)))} if skus else {}
+    now = utcnow()
+    for entry, data in parsed:
+        sku = data.get("sku")
+        product = existing.get(sku) if mode == "upsert" else None
         try:
-            return uow.commit(report)
-        except IntegrityError:          # a sku of the file created meanwhile (the unique index)
-            raise Conflict("A product with one of these skus was created meanwhile: import the file again.",
-                           {"field": "sku"}) from None
+            fields = tidy_product(load(_update, data, partial=True) if product is not None
+                                  else load(_create, data))
+        except ValidationFailed as exc:
+            entry.update(outcome="invalid", errors=exc.errors)
+            continue
+        sku = fields.get("sku", sku)
+        if sku in seen:
+            entry.update(outcome="duplicate", existing_id=seen[sku])
+            continue
+        if product is None and sku in existing:
+            entry.update(outcome="duplicate", existing_id=existing[sku].id)
+            continue
+        if product is None:
+            product = Product(id=new_id(), created_by=principal.user_id, created_at=now, updated_at=now,
+                              **fields)
+            session.add(product)
+        else:
+            for name, value in fields.items():
+                if getattr(product, name) != value:
+                    setattr(product, name, value)
+            entry["outcome"] = "updated"
+        seen[sku] = entry["id"] = product.id
+    uow.audit_action("import")
+    return entries
+
+
+def report_counts(entries: list[dict]) -> dict:
+    report = {"created": 0, "updated": 0, "duplicates": 0, "invalid": 0}
+    for entry in entries:
+        report[_COUNTS[entry["outcome"]]] += 1
+    return report
 
 
 def export_products_page(uow: UnitOfWork, principal: Principal, query: dict | None = None,
@@ -127,8 +145,9 @@ def export_products_page(uow: UnitOfWork, principal: Principal, query: dict | No
     return {"csv": out.getvalue(), "next_cursor": next_cursor}
 
 
-def _read(csv_text) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    header, rows = read_csv(csv_text, MAX_IMPORT_ROWS)
+def read_file(csv_text, max_rows: int = MAX_IMPORT_ROWS) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """The file's header (lower-cased, checked) and rows (``ValidationFailed`` for the file itself)."""
+    header, rows = read_csv(csv_text, max_rows)
     header = [h.lower() for h in header]
     unknown = [h for h in header if h not in IMPORT_COLUMNS and h not in READ_ONLY_COLUMNS]
     missing = [h for h in REQUIRED_COLUMNS if h not in header]

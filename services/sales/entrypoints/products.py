@@ -1,9 +1,10 @@
 """The entrypoints of products and price lists: the catalogue, price lists and their prices, the
-CSV import and export of products."""
+CSV import and export of products (at once, and as jobs)."""
 from __future__ import annotations
 
 from crm_kit.runtime.entrypoints import rpc
-from services.sales.application import product_csv, products
+from crm_kit.runtime.work_job_runner import work_job
+from services.sales.application import product_csv, product_jobs, products
 
 
 class ProductsEntrypoints:
@@ -33,6 +34,15 @@ class ProductsEntrypoints:
     @rpc
     def export_products_page(self, query=None, cursor=None):
         return product_csv.export_products_page(self.db, self.principal, query, cursor)
+
+    # -- the import of any size and the export as jobs (crm_kit.runtime.work_jobs; /api/v1/jobs) --
+    @work_job(product_jobs.IMPORT_KIND, check=product_jobs.check_import)
+    def import_products_job(self, job):
+        return product_jobs.import_products_job(self.db, self.principal, job)
+
+    @work_job(product_jobs.EXPORT_KIND, check=product_jobs.check_export)
+    def export_products_job(self, job):
+        return product_jobs.export_products_job(self.db, self.principal, job)
 
     # -- price lists --
     @rpc

@@ -9,6 +9,7 @@ import datetime as dt
 import pytest
 
 from crm_kit.errors import Forbidden, NotFound, ValidationFailed
+from crm_kit.runtime import work_job_batches as wjb
 from crm_kit.runtime import work_jobs as wj
 from services.customers.application import jobs
 from services.customers.models import Base, Contact, Customer
@@ -36,7 +37,7 @@ def _job(db, text, params=None, principal=MEMBER_1):
     store.append_input(job["id"], principal, 0, text)
     store.submit(job["id"], principal, 1, jobs.check_import)
     row = store.claim_next([jobs.IMPORT_KIND], wj.utcnow(), 0.001)
-    return store, job, wj.JobRun(store, row)
+    return store, job, wjb.JobRun(store, row)
 
 
 def test_import_job_with_report_and_resume(db, monkeypatch):
@@ -60,7 +61,7 @@ def test_import_job_with_report_and_resume(db, monkeypatch):
     assert 50 <= half["progress"]["done"] < 182 and db.count(Customer) == half["counts"]["created"]
     monkeypatch.setattr(jobs, "write_batch", real)
     row = store.claim_next([jobs.IMPORT_KIND], wj.utcnow() + dt.timedelta(seconds=1), 30)
-    run2 = wj.JobRun(store, row)
+    run2 = wjb.JobRun(store, row)
     summary = jobs.import_customers_job(db.uow(), MEMBER_1, run2)
     store.finish(run2.id, run2.attempt, wj.SUCCEEDED, summary=summary)
     view = store.view(job["id"], MEMBER_1)
@@ -91,7 +92,7 @@ def test_export_job(db):
     jobs.import_customers_job(db.uow(), MEMBER_1, run)
     store.finish(run.id, run.attempt, wj.SUCCEEDED)
     export = store.create(jobs.EXPORT_KIND, MEMBER_1, {"query": {}}, state="queued")
-    run = wj.JobRun(store, store.claim_next([jobs.EXPORT_KIND], wj.utcnow(), 30))
+    run = wjb.JobRun(store, store.claim_next([jobs.EXPORT_KIND], wj.utcnow(), 30))
     assert jobs.export_customers_job(db.uow(), MEMBER_1, run, page_size=7) == {"rows": 30}
     store.finish(run.id, run.attempt, wj.SUCCEEDED)
     text = ""
@@ -121,7 +122,7 @@ def test_bulk_assign_job_resumed_assigns_each_customer_once(make_db, monkeypatch
         jobs.check_bulk_assign({"customer_ids": [], "owner_id": "m2"}, None)
     store = wj.WorkJobs(db.session_factory, db.metadata, "customers", owner="test:1")
     job = store.create(jobs.BULK_ASSIGN_KIND, POOL_ADMIN, params, state="queued")
-    run = wj.JobRun(store, store.claim_next([jobs.BULK_ASSIGN_KIND], wj.utcnow(), 0.001))
+    run = wjb.JobRun(store, store.claim_next([jobs.BULK_ASSIGN_KIND], wj.utcnow(), 0.001))
     real, done = jobs.assign_customer, []
 
     def crash_in_second_batch(uow, principal, customer_id, *args):
@@ -135,7 +136,7 @@ def test_bulk_assign_job_resumed_assigns_each_customer_once(make_db, monkeypatch
         jobs.bulk_assign_job(db.uow(), POOL_ADMIN, run)
     monkeypatch.setattr(jobs, "assign_customer", real)
     assert [stored(db, i).owner_id for i in ids[:6]] == ["m2"] * 6
-    run2 = wj.JobRun(store, store.claim_next([jobs.BULK_ASSIGN_KIND], wj.utcnow() + dt.timedelta(seconds=1), 30))
+    run2 = wjb.JobRun(store, store.claim_next([jobs.BULK_ASSIGN_KIND], wj.utcnow() + dt.timedelta(seconds=1), 30))
     assert run2.done_batches == {0}
     jobs.bulk_assign_job(db.uow(), POOL_ADMIN, run2)
     store.finish(run2.id, run2.attempt, wj.SUCCEEDED)

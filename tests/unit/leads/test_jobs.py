@@ -9,7 +9,9 @@ import datetime as dt
 import pytest
 
 from crm_kit.errors import InvalidState, NotFound, ValidationFailed
+from crm_kit.runtime import work_job_batches as wjb
 from crm_kit.runtime import work_jobs as wj
+from crm_kit.runtime.work_job_views import progress
 from services.leads import application as app
 from services.leads.application import jobs
 from services.leads.models import Lead
@@ -40,7 +42,7 @@ def _submitted(store, principal, text, kind=jobs.IMPORT_KIND, part=7000):
 
 def _claim(store, lease=30.0):
     row = store.claim_next([jobs.IMPORT_KIND, jobs.EXPORT_KIND], wj.utcnow(), lease)
-    return row, wj.JobRun(store, row)
+    return row, wjb.JobRun(store, row)
 
 
 def test_import_job_in_batches_with_progress_and_report(db, monkeypatch):
@@ -101,7 +103,7 @@ def test_a_job_resumed_after_a_crash_applies_no_row_twice(db, monkeypatch):
     other = wj.WorkJobs(db.session_factory, db.metadata, "leads", owner="test:2")
     row2 = other.claim_next([jobs.IMPORT_KIND], wj.utcnow() + dt.timedelta(seconds=1), 30)
     assert row2["id"] == job["id"] and row2["attempts"] == 2
-    run2 = wj.JobRun(other, row2)
+    run2 = wjb.JobRun(other, row2)
     assert run2.done_batches == {0, 1} and run2.rows_done == 200
     jobs.import_leads_job(db.uow(), MEMBER_1, run2)
     assert other.finish(run2.id, run2.attempt, wj.SUCCEEDED)
@@ -119,7 +121,7 @@ def test_a_batch_committed_twice_is_refused(db, monkeypatch):
     store = _store(db)
     job = _submitted(store, MEMBER_1, _csv(100))
     _, run = _claim(store)
-    stale = wj.JobRun(store, store.claim_next([jobs.IMPORT_KIND], wj.utcnow() + dt.timedelta(seconds=60), 30))
+    stale = wjb.JobRun(store, store.claim_next([jobs.IMPORT_KIND], wj.utcnow() + dt.timedelta(seconds=60), 30))
     jobs.import_leads_job(db.uow(), MEMBER_1, run)
     stale.done_batches = frozenset()
     with pytest.raises(Exception):
@@ -203,7 +205,7 @@ def test_export_job_resumes_from_its_cursor(db, monkeypatch):
         jobs.export_leads_job(db.uow(), MEMBER_1, run, page_size=5)
     monkeypatch.setattr(jobs, "export_leads_page", real)
     row = store.claim_next([jobs.EXPORT_KIND], wj.utcnow() + dt.timedelta(seconds=1), 30)
-    run2 = wj.JobRun(store, row)
+    run2 = wjb.JobRun(store, row)
     assert run2.next_batch == 2
     assert jobs.export_leads_job(db.uow(), MEMBER_1, run2, page_size=5) == {"rows": 23}
     store.finish(run2.id, run2.attempt, wj.SUCCEEDED)
@@ -215,7 +217,7 @@ def test_export_job_resumes_from_its_cursor(db, monkeypatch):
 
 def test_progress_rate_and_eta():
     t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
-    p = wj.progress(1000, 250, t0, t0 + dt.timedelta(seconds=5), t0 + dt.timedelta(seconds=6), "running")
+    p = progress(1000, 250, t0, t0 + dt.timedelta(seconds=5), t0 + dt.timedelta(seconds=6), "running")
     assert p == {"done": 250, "total": 1000, "percent": 25.0, "rate_per_second": 50.0, "eta_seconds": 15.0}
-    assert wj.progress(None, 0, None, None, t0, "queued")["eta_seconds"] is None
+    assert progress(None, 0, None, None, t0, "queued")["eta_seconds"] is None
     assert wj.job_service("leads-0193") == "leads" and wj.job_service("nope") is None
