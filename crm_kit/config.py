@@ -12,6 +12,13 @@ from pathlib import Path
 
 SERVICES = ("leads", "customers", "sales", "billing", "marketing", "support", "analytics", "webhooks")
 ALL_PROCESSES = SERVICES + ("gateway",)
+# What a process reads from a Kubernetes Secret of its own, beside its database and broker
+# credentials: process -> ((variable, Secret, key), ...). deploy/k8s/generate.py writes the
+# references into the process's Deployment and fake values into the dev overlay; deploy/README.md
+# says how to create them. (The gateway's crm-gateway-auth is written by hand in its directory.)
+SECRET_ENV = {
+    "support": (("SUPPORT_LINK_SECRET", "crm-support-links", "link-secret"),),   # customers' signed links
+}
 
 # Local default ports for the per-service metrics/health HTTP server.
 DEFAULT_METRICS_PORTS = {name: 9101 + i for i, name in enumerate(SERVICES)}

@@ -8,12 +8,13 @@ From the processes (``crm_kit.config.ALL_PROCESSES``: the contexts of ``SERVICES
 gateway), one place for their names:
 
 - ``base/services/<name>/`` (``kustomization.yaml``, ``params.yaml``) of each context: the
-  process rendered from ``base/service-template/`` (the gateway's own directory adds its HTTP port
-  and secrets to the same template, by hand);
+  process rendered from ``base/service-template/``, with the variables it reads from Secrets of its
+  own (``crm_kit.config.SECRET_ENV``) patched into its container (the gateway's own directory adds
+  its HTTP port and secrets to the same template, by hand);
 - ``base/kustomization.yaml``: the list of those directories (between the ``generated`` markers);
 - ``base/postgres/cluster.yaml``: one managed PostgreSQL role per process (between the markers);
 - ``overlays/dev/kustomization.yaml``: each process's dev-only database and broker credentials
-  (between the markers).
+  and the dev-only values of ``SECRET_ENV`` (between the markers).
 
 From the services' event handlers (``crm_kit.ops.topology.handler_queues``):
 
@@ -62,6 +63,27 @@ def processes() -> tuple[str, ...]:
 
 
 # -- per process --------------------------------------------------------------------------------
+def secret_env() -> dict:
+    from crm_kit.config import SECRET_ENV
+    return SECRET_ENV
+
+
+def _secret_patches(name: str) -> str:
+    entries = secret_env().get(name, ())
+    if not entries:
+        return ""
+    ops = "".join(
+        "      - op: add\n"
+        "        path: /spec/template/spec/containers/0/env/-\n"
+        "        value:\n"
+        f"          name: {variable}\n"
+        "          valueFrom:\n"
+        f"            secretKeyRef: {{name: {secret}, key: {key}}}\n" for variable, secret, key in entries)
+    return ("patches:   # crm_kit.config.SECRET_ENV\n"
+            "  - target: {kind: Deployment}\n"
+            "    patch: |-\n" + ops)
+
+
 def service_dir_files(name: str) -> dict[Path, str]:
     base = HERE / "base" / "services" / name
     return {
@@ -70,7 +92,7 @@ def service_dir_files(name: str) -> dict[Path, str]:
             "kind: Kustomization\n"
             f"nameSuffix: -{name}\n"
             "resources: [params.yaml]\n"
-            "components: [../../service-template]\n"),
+            "components: [../../service-template]\n" + _secret_patches(name)),
         base / "params.yaml": (
             "# Parameters for ../../service-template; local-config: not part of the output.\n"
             "apiVersion: v1\n"
@@ -109,6 +131,11 @@ def _dev_secrets(names) -> str:
                 "    literals:\n"
                 f"      - username={name}\n"
                 f"      - password=DEV-ONLY-INSECURE-{name}-{kind}-password\n")
+    for name in names:
+        for _, secret, key in secret_env().get(name, ()):
+            out.append(f"  - name: {secret}\n"
+                       "    literals:\n"
+                       f"      - {key}=DEV-ONLY-INSECURE-{secret}-{key}-0123456789abcdef0123456789abcdef\n")
     return "".join(out)
 
 

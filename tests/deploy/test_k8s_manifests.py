@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from crm_kit.config import ALL_PROCESSES
+from tests.deploy.test_observability import known_metric_names
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
@@ -227,6 +228,22 @@ def test_every_process_has_its_objects(target):
         assert [p["name"] for p in svc["spec"]["ports"]] == [port]
 
 
+@pytest.mark.parametrize("target", TARGETS)
+def test_processes_read_their_own_secrets(target):
+    """``crm_kit.config.SECRET_ENV``: each variable from its Secret, in the process's container only
+    (support's link key: without it, each replica would sign with a key of its own)."""
+    from crm_kit.config import SECRET_ENV
+    docs = render(target)
+    assert SECRET_ENV["support"]
+    for process in PROCESSES:
+        container = named(docs, "Deployment", f"crm-{process}")["spec"]["template"]["spec"]["containers"][0]
+        refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]
+                if "secretKeyRef" in e.get("valueFrom", {}) and not e["name"].startswith(("CRM_DB_", "CRM_AMQP_"))}
+        expected = {variable: {"name": secret, "key": key} for variable, secret, key in SECRET_ENV.get(process, ())}
+        if process != "gateway":
+            assert refs == expected, (target, process, refs)
+
+
 def test_prod_runs_several_spread_replicas():
     docs = render("overlays/prod")
     for hpa in of_kind(docs, "HorizontalPodAutoscaler"):
@@ -295,16 +312,7 @@ def test_network_policies_default_deny_and_narrow_egress():
 # --------------------------------------------------------------------------
 # monitoring
 # --------------------------------------------------------------------------
-KNOWN_METRICS = {
-    "up",
-    "crm_rpc_requests_total", "crm_rpc_request_duration_seconds_bucket",
-    "crm_event_handler_messages_total", "crm_event_handler_duration_seconds_bucket",
-    "crm_outbox_pending", "crm_outbox_oldest_pending_age_seconds", "crm_events_published_total",
-    "crm_outbox_publish_failures_total", "crm_dead_lettered_messages_total", "crm_queue_messages",
-    "crm_dead_letter_queue_messages", "crm_http_requests_total", "crm_http_request_duration_seconds_bucket",
-    "crm_periodic_job_lateness_seconds", "crm_periodic_job_runs_total",
-    "crm_periodic_job_last_success_timestamp_seconds", "crm_periodic_job_duration_seconds_bucket",
-}
+KNOWN_METRICS = known_metric_names()     # every name crm_kit/runtime/metrics.py exports (one list)
 
 
 def alert_rules() -> list[dict]:
