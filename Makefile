@@ -68,8 +68,9 @@ migrate: venv broker
 run: venv broker docs-assets
 	@$(CRM) run --port $(PORT)
 
+# two lanes at once (scripts/test_lanes.py: the suite mostly waits on platforms and the broker)
 test: venv broker lint docs-assets test-tools
-	$(PY) -m pytest -q $(PYTEST_ARGS)
+	PYTEST_ARGS="$(PYTEST_ARGS)" $(PY) scripts/test_lanes.py
 
 test-unit: venv lint docs-assets $(TOOLS_STAMP)
 	$(PY) -m pytest -q tests/unit tests/contract $(PYTEST_ARGS)

@@ -1,13 +1,15 @@
 """A work job's run, batch by batch (``crm_kit.runtime.work_jobs``): what a job's code is handed
 (:class:`JobRun`: its parameters and file, where it resumes, ``record_batch`` and ``check_cancel``),
-and an export's loop (:func:`export_in_batches`)."""
+an export's loop (:func:`export_in_batches`), and the checks of a job's parameters."""
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import io
 
+from crm_kit.errors import ValidationFailed
 from crm_kit.records.db import utcnow
+from crm_kit.records.schemas import load
 from crm_kit.runtime.work_job_states import ERRORS_SHOWN
 from crm_kit.runtime.work_job_views import sum_counts
 from crm_kit.runtime.work_jobs import JobCancelled, WorkJobs
@@ -87,3 +89,19 @@ def export_in_batches(uow, job: JobRun, page, count=None) -> dict:
             if job.total != job.rows_done:       # rows filtered after the count (a customers' radius)
                 job.set_total(job.rows_done)
             return {"rows": job.rows_done}
+
+
+def check_params(params: dict, allowed) -> None:
+    """A job's parameters are among ``allowed`` (else a 422 naming each other one)."""
+    unknown = set(params) - set(allowed)
+    if unknown:
+        raise ValidationFailed.from_messages({key: ["Unknown parameter."] for key in sorted(unknown)})
+
+
+def check_export_params(params: dict, query_schema) -> None:
+    """An export job's parameters: ``{"query": the export's filters}``, loaded with ``query_schema``
+    (a 422 before the job is queued)."""
+    check_params(params, ("query",))
+    if not isinstance(params.get("query", {}), dict):
+        raise ValidationFailed.from_messages({"query": ["Not a valid object."]})
+    load(query_schema, params.get("query") or {})

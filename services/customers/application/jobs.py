@@ -28,7 +28,7 @@ from crm_kit.errors import CrmError, ValidationFailed
 from crm_kit.records.schemas import load
 from crm_kit.runtime.pipeline import fewer_collections, in_parallel, run_ahead
 from crm_kit.runtime.uow import AlreadyHandled, RpcRequest, UnitOfWork
-from crm_kit.runtime.work_job_batches import JobRun, export_in_batches
+from crm_kit.runtime.work_job_batches import JobRun, check_export_params, check_params, export_in_batches
 from services.customers.application import import_storage as storage
 from services.customers.application.access import pool_for
 from services.customers.application.bulk import problem_of
@@ -51,19 +51,12 @@ _REPORT_KEYS = ("row", "outcome", "id", "contact_id", "existing_id", "errors")
 
 
 def check_import(params: dict, csv_text: str | None) -> None:
-    unknown = set(params) - {"pool_id", "mapping"}
-    if unknown:
-        raise ValidationFailed.from_messages({key: ["Unknown parameter."] for key in sorted(unknown)})
+    check_params(params, ("pool_id", "mapping"))
     read_import(csv_text, params.get("pool_id"), params.get("mapping"), MAX_JOB_ROWS)
 
 
 def check_export(params: dict, _text: str | None) -> None:
-    unknown = set(params) - {"query"}
-    if unknown:
-        raise ValidationFailed.from_messages({key: ["Unknown parameter."] for key in sorted(unknown)})
-    if not isinstance(params.get("query", {}), dict):
-        raise ValidationFailed.from_messages({"query": ["Not a valid object."]})
-    load(CustomerExportQuery(), params.get("query") or {})
+    check_export_params(params, CustomerExportQuery())
 
 
 def import_customers_job(uow: UnitOfWork, principal: Principal, job: JobRun) -> dict:

@@ -28,7 +28,7 @@ from crm_kit.records.schemas import load
 from crm_kit.records.scopes import scoped_select
 from crm_kit.runtime.pipeline import in_parallel, run_ahead
 from crm_kit.runtime.uow import UnitOfWork
-from crm_kit.runtime.work_job_batches import JobRun, export_in_batches
+from crm_kit.runtime.work_job_batches import JobRun, check_export_params, export_in_batches
 from services.leads.application import storage
 from services.leads.application.access import read_extra
 from services.leads.application.export import export_leads_page
@@ -55,12 +55,7 @@ def check_import(params: dict, csv_text: str | None) -> None:
 
 
 def check_export(params: dict, _text: str | None) -> None:
-    unknown = set(params) - {"query"}
-    if unknown:
-        raise ValidationFailed.from_messages({key: ["Unknown parameter."] for key in sorted(unknown)})
-    if not isinstance(params.get("query", {}), dict):
-        raise ValidationFailed.from_messages({"query": ["Not a valid object."]})
-    load(LeadExportQuery(), params.get("query") or {})
+    check_export_params(params, LeadExportQuery())
 
 
 def import_leads_job(uow: UnitOfWork, principal: Principal, job: JobRun) -> dict:

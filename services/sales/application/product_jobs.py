@@ -20,10 +20,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from crm_kit.context import Principal
-from crm_kit.errors import Conflict, ValidationFailed
+from crm_kit.errors import Conflict
 from crm_kit.records.schemas import load
 from crm_kit.runtime.uow import UnitOfWork
-from crm_kit.runtime.work_job_batches import JobRun, export_in_batches
+from crm_kit.runtime.work_job_batches import JobRun, check_export_params, check_params, export_in_batches
 from services.sales.application.product_csv import (
     apply_rows,
     check_mode,
@@ -42,20 +42,13 @@ EXPORT_JOB_PAGE = 2000       # products a batch of an export job
 
 def check_import(params: dict, csv_text: str | None) -> None:
     """Refuse, before the job is queued, what would fail every row: parameters, the file."""
-    unknown = set(params) - {"mode"}
-    if unknown:
-        raise ValidationFailed.from_messages({key: ["Unknown parameter."] for key in sorted(unknown)})
+    check_params(params, ("mode",))
     check_mode(params.get("mode"))
     read_file(csv_text, MAX_JOB_ROWS)
 
 
 def check_export(params: dict, _text: str | None) -> None:
-    unknown = set(params) - {"query"}
-    if unknown:
-        raise ValidationFailed.from_messages({key: ["Unknown parameter."] for key in sorted(unknown)})
-    if not isinstance(params.get("query", {}), dict):
-        raise ValidationFailed.from_messages({"query": ["Not a valid object."]})
-    load(ProductExportQuery(), params.get("query") or {})
+    check_export_params(params, ProductExportQuery())
 
 
 def import_products_job(uow: UnitOfWork, principal: Principal, job: JobRun) -> dict:
