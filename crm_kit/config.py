@@ -18,6 +18,7 @@ ALL_PROCESSES = SERVICES + ("gateway",)
 # says how to create them. (The gateway's crm-gateway-auth is written by hand in its directory.)
 SECRET_ENV = {
     "support": (("SUPPORT_LINK_SECRET", "crm-support-links", "link-secret"),),   # customers' signed links
+    "webhooks": (("WEBHOOKS_SEALING_KEYS", "crm-webhooks-sealing", "keys"),),    # signing secrets at rest
 }
 
 # Local default ports for the per-service metrics/health HTTP server.

@@ -72,13 +72,14 @@ def _secret_patches(name: str) -> str:
     entries = secret_env().get(name, ())
     if not entries:
         return ""
-    ops = "".join(
+    ops = "".join(   # the migrate initContainer too: a migration may need it (webhooks' seals existing rows)
         "      - op: add\n"
-        "        path: /spec/template/spec/containers/0/env/-\n"
+        f"        path: /spec/template/spec/{containers}/0/env/-\n"
         "        value:\n"
         f"          name: {variable}\n"
         "          valueFrom:\n"
-        f"            secretKeyRef: {{name: {secret}, key: {key}}}\n" for variable, secret, key in entries)
+        f"            secretKeyRef: {{name: {secret}, key: {key}}}\n"
+        for containers in ("initContainers", "containers") for variable, secret, key in entries)
     return ("patches:   # crm_kit.config.SECRET_ENV\n"
             "  - target: {kind: Deployment}\n"
             "    patch: |-\n" + ops)

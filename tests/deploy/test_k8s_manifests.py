@@ -231,17 +231,19 @@ def test_every_process_has_its_objects(target):
 @pytest.mark.parametrize("target", TARGETS)
 def test_processes_read_their_own_secrets(target):
     """``crm_kit.config.SECRET_ENV``: each variable from its Secret, in the process's container only
-    (support's link key: without it, each replica would sign with a key of its own)."""
+    and its migrate initContainer (support's link key: without it, each replica would sign with a key
+    of its own; webhooks' sealing keys: its migration seals the secrets kept as they were)."""
     from crm_kit.config import SECRET_ENV
     docs = render(target)
-    assert SECRET_ENV["support"]
+    assert SECRET_ENV["support"] and SECRET_ENV["webhooks"]
     for process in PROCESSES:
-        container = named(docs, "Deployment", f"crm-{process}")["spec"]["template"]["spec"]["containers"][0]
-        refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]
-                if "secretKeyRef" in e.get("valueFrom", {}) and not e["name"].startswith(("CRM_DB_", "CRM_AMQP_"))}
-        expected = {variable: {"name": secret, "key": key} for variable, secret, key in SECRET_ENV.get(process, ())}
-        if process != "gateway":
-            assert refs == expected, (target, process, refs)
+        pod = named(docs, "Deployment", f"crm-{process}")["spec"]["template"]["spec"]
+        for container in (pod["initContainers"][0], pod["containers"][0]):     # migrate, then the service
+            refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]
+                    if "secretKeyRef" in e.get("valueFrom", {}) and not e["name"].startswith(("CRM_DB_", "CRM_AMQP_"))}
+            expected = {variable: {"name": secret, "key": key} for variable, secret, key in SECRET_ENV.get(process, ())}
+            if process != "gateway":
+                assert refs == expected, (target, process, container["name"], refs)
 
 
 def test_prod_runs_several_spread_replicas():

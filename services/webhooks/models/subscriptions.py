@@ -6,9 +6,12 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm_kit.records.db import UtcDateTime
+from crm_kit.records.sealed import Sealed
 from services.webhooks.models.base import Base
 
-__all__ = ["WebhookSubscription", "WebhookSubscriptionEventType"]
+__all__ = ["SEALING_KEYS", "WebhookSubscription", "WebhookSubscriptionEventType"]
+
+SEALING_KEYS = "WEBHOOKS_SEALING_KEYS"      # the keys the signing secrets are sealed with (crm_kit.records.sealed)
 
 
 class WebhookSubscription(Base):
@@ -17,9 +20,9 @@ class WebhookSubscription(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     url: Mapped[str] = mapped_column(String(2000), nullable=False)
     description: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    # Stored as it is (it must sign every delivery): see the README's security note.
-    secret: Mapped[str] = mapped_column(String(100), nullable=False)
-    previous_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    # Sealed at rest (it must sign every delivery, so it cannot be hashed): the README's security note.
+    secret: Mapped[str] = mapped_column(Sealed(SEALING_KEYS), nullable=False)
+    previous_secret: Mapped[str | None] = mapped_column(Sealed(SEALING_KEYS), nullable=True)
     previous_secret_until = mapped_column(UtcDateTime, nullable=True)
     ordered: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
