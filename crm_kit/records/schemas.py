@@ -70,9 +70,11 @@ class Dumper:
             if "." in attr:
                 raise TypeError(f"{type(schema).__name__}.{name} reads a dotted attribute: use schema.dump")
             # how to make the value: 0 as it is (a str for a String), 1 field._serialize, 2 computed,
-            # 3 a Decimal field (a finite Decimal made here as Decimal._serialize makes it)
+            # 3 a Decimal field (a finite Decimal made here as Decimal._serialize makes it), 4 a List of
+            # Strings (a list of str copied, as List._serialize makes it)
             how = (2 if not field._CHECK_ATTRIBUTE else 0 if type(field) is fields.String
-                   else 3 if type(field) is fields.Decimal else 1)
+                   else 3 if type(field) is fields.Decimal
+                   else 4 if type(field) is fields.List and type(field.inner) is fields.String else 1)
             self.plan.append((field.data_key or name, attr, field, how))
 
     def __call__(self, obj) -> dict:
@@ -87,7 +89,11 @@ class Dumper:
         varying = frozenset(varying)
         own = [step for step in self.plan if step[1] in varying or step[3] == 2]
         shared = self._dump(template, [step for step in self.plan if step not in own], {})
-        return lambda obj: self._dump(obj, own, dict(shared))
+
+        def dump(obj) -> dict:
+            return self._dump(obj, own, dict(shared))
+        dump.own_keys = tuple(step[0] for step in own)     # the keys whose values each call makes
+        return dump
 
     @staticmethod
     def _dump(obj, plan, out: dict) -> dict:
@@ -99,6 +105,9 @@ class Dumper:
             value = obj.get(attr, missing) if mapping else getattr(obj, attr, missing)
             if value is None or (how == 0 and type(value) is str):
                 out[key] = value
+                continue
+            if how == 4 and type(value) is list and all(type(v) is str for v in value):
+                out[key] = list(value)
                 continue
             if how == 3 and type(value) is Decimal and value.is_finite():
                 # (marshmallow: Decimal(str(value)), quantized to its places, "f"-formatted as a string)

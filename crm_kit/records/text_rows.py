@@ -57,6 +57,7 @@ class TextRowsLoader:
                 self._required.add(name)
             elif field.load_default is not missing:
                 self._defaults[field.attribute or name] = field.load_default
+        self._shapes: dict[tuple, tuple] = {}     # the fields a row gives -> _filled's answer
 
     def load_many(self, rows: list[dict], cache: dict | None = None) -> list[tuple[dict | None, dict | None]]:
         """``(fields, None)`` or ``(None, errors)`` per row, in order (errors as ``ValidationFailed.errors``).
@@ -64,7 +65,7 @@ class TextRowsLoader:
         known = cache if cache is not None else {}
         if not known:
             known.update({name: {} for name in self._load_fields})
-        attrs, defaults, checked = self._attrs, self._defaults, self._checked
+        attrs, shapes = self._attrs, self._shapes
         out = []
         for row in rows:
             result, fine = {}, self._required.issubset(row)
@@ -82,11 +83,20 @@ class TextRowsLoader:
                         break
                     result[attrs[key]] = hit[0]
             if fine:
-                for attr, default in defaults.items():
-                    if attr not in result:
+                shape = tuple(row)
+                filled = shapes.get(shape)
+                if filled is None:      # what a row with these fields is given, and checked on
+                    filled = self._filled(row, result)
+                    if len(shapes) < _SHAPES_KEPT:
+                        shapes[shape] = filled
+                static, made, unchecked = filled
+                if made is None:
+                    result.update(static)
+                else:
+                    for attr, default in made:
                         result[attr] = default() if callable(default) else default
                 # the @validates methods also run on defaults
-                fine = all(self._check(k, result[k]) for k in checked if k not in row)
+                fine = all(self._check(k, result[k]) for k in unchecked)
             if fine:
                 out.append((result, None))
                 continue
@@ -95,6 +105,16 @@ class TextRowsLoader:
             except ValidationFailed as exc:
                 out.append((None, exc.errors))
         return out
+
+    def _filled(self, row: dict, result: dict) -> tuple:
+        """For rows with ``row``'s fields (``result`` their loaded attributes): the defaults they are
+        given, in order (as one dict when none is made by a callable, else as a list), and the
+        @validates fields checked on their default."""
+        made = [(attr, default) for attr, default in self._defaults.items() if attr not in result]
+        unchecked = tuple(k for k in self._checked if k not in row)
+        if any(callable(default) for _, default in made):
+            return None, made, unchecked
+        return dict(made), None, unchecked
 
     def _one(self, key: str, value):
         if isinstance(value, str) and "\x00" in value:
@@ -121,6 +141,7 @@ class TextRowsLoader:
 
 
 _INVALID = object()
+_SHAPES_KEPT = 1024     # sets of fields whose defaults a loader keeps (a file has a few)
 
 
 def _plain_text(field: fields.Field) -> bool:

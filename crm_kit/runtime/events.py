@@ -82,8 +82,43 @@ class EventType:
         ``varying`` (``crm_kit.records.schemas.Dumper.sharing``): an import's events. Each payload is
         still checked against the catalogue."""
         dumper = _dumper(self.schema)
-        dump = dumper.sharing(template, varying) if isinstance(dumper, Dumper) else dumper
-        return lambda data: self._checked(dump(data))
+        if not isinstance(dumper, Dumper):
+            return lambda data: self._checked(dumper(data))
+        dump = dumper.sharing(template, varying)
+        properties = _property_validators(self.schema)
+        if properties is None:
+            return lambda data: self._checked(dump(data))
+        # An object schema (its properties, required, no others): a payload is valid iff it has the
+        # keys of one that was (checked whole, the first) and each value is valid. The shared values
+        # are the very objects the first payload held: only the others are checked again.
+        own = [(key, *properties[key]) for key in dump.own_keys if key in properties]
+        first_keys: list = []
+
+        def dump_checked(data) -> dict:
+            payload = dump(data)
+            if not first_keys or payload.keys() != first_keys[0]:
+                self._checked(payload)
+                if not first_keys:
+                    first_keys.append(set(payload))
+                return payload
+            try:
+                for key, kind, check in own:
+                    value = payload[key]
+                    if kind == _TEXT:
+                        fine = type(value) is str
+                    elif kind == _TEXT_OR_NULL:
+                        fine = value is None or type(value) is str
+                    elif kind == _TEXTS:
+                        fine = type(value) is list and all(type(v) is str for v in value)
+                    else:
+                        check(value)
+                        fine = True
+                    if not fine:
+                        check(value)       # (a str subclass is a string too)
+            except fastjsonschema.JsonSchemaValueException:
+                self._checked(payload)      # (raises, with the whole schema's message)
+            return payload
+        return dump_checked
 
     def _checked(self, payload: dict) -> dict:
         try:
@@ -140,6 +175,32 @@ def _validator(cls: type[Schema]) -> Callable[[dict], object]:
         from crm_kit.records.jsonschema import json_schema  # apispec: only where events are raised
         check = _VALIDATORS[cls] = fastjsonschema.compile(json_schema(cls))
     return check
+
+
+_PROPERTY_VALIDATORS: dict[type, dict | None] = {}
+_OBJECT_SCHEMA_KEYS = frozenset({"type", "properties", "required", "additionalProperties"})
+
+
+def _property_validators(cls: type[Schema]) -> dict | None:
+    """For a payload schema that is an object of named properties only (``required``, no other
+    property allowed, no reference), each property's ``(kind, compiled schema)``: ``kind`` one of
+    the simple schemas checked inline, else None; None for another schema."""
+    if cls not in _PROPERTY_VALIDATORS:
+        from crm_kit.records.jsonschema import json_schema
+        schema = json_schema(cls)
+        props = schema.get("properties")
+        plain = (set(schema) <= _OBJECT_SCHEMA_KEYS and schema.get("type") == "object"
+                 and schema.get("additionalProperties") is False and isinstance(props, dict)
+                 and "$ref" not in repr(props) and "definitions" not in repr(props))
+        _PROPERTY_VALIDATORS[cls] = {k: (_KINDS.get(repr(v)), fastjsonschema.compile(v))
+                                     for k, v in props.items()} if plain else None
+    return _PROPERTY_VALIDATORS[cls]
+
+
+# property schemas checked inline (anything else: by its compiled schema)
+_TEXT, _TEXT_OR_NULL, _TEXTS = 1, 2, 3
+_KINDS = {repr({"type": "string"}): _TEXT, repr({"type": ["string", "null"]}): _TEXT_OR_NULL,
+          repr({"type": "array", "items": {"type": "string"}}): _TEXTS}
 
 
 def _schema_instance(cls: type[Schema]) -> Schema:

@@ -62,6 +62,18 @@ def test_the_dialect_chooses_the_index_and_the_ranking():
         ARTICLE_SEARCH.matching("sqlite", found, "some")
 
 
+def test_the_ranked_matches_are_the_newest_at_most_and_ranked_by_the_dialects_ranking():
+    found = query_terms("打印机 jam")
+    published = ARTICLE_SEARCH.table.c.status == "published"
+    lite = _sql(ARTICLE_SEARCH.ranked("sqlite", found, "all", [published], cap=500), sqlite.dialect())
+    assert "-bm25(kb_articles_fts, 1.0, 0.4) AS rank" in lite and "kb_articles.status = " in lite
+    assert "ORDER BY kb_articles_fts.rowid DESC" in lite and "LIMIT " in lite
+    pg = _sql(ARTICLE_SEARCH.ranked("postgresql", found, "all", [published]), postgresql.dialect())
+    # the newest matches first (no ts_rank read for the others), then ranked
+    assert "ORDER BY kb_articles.id DESC" in pg and "ts_rank(matched.vector, to_tsquery('simple'" in pg
+    assert pg.index("ts_rank") < pg.index("kb_articles.search_vector @@") and "bm25" not in pg
+
+
 @pytest.mark.parametrize("state", [{"after": "x"}, {"after": "x", "rank": "1"}, {"after": "x", "rank": True},
                                    {"after": "x", "rank": None}])
 def test_a_ranked_cursor_without_a_rank_is_invalid(state):

@@ -194,6 +194,34 @@ def test_dumper_sharing_dumps_what_the_dumper_dumps_for_rows_made_from_a_templat
     assert dump(rows[1])["at"] == "2026-01-02T03:04:05+00:00" and dump(rows[1])["label"] == "n1@u1"
 
 
+def test_event_dumper_sharing_checks_every_payload_as_dump_does():
+    """``EventType.dumper_sharing`` checks the shared values once and each payload's own values: a
+    payload ``dump`` refuses is refused with the same message, whichever row it is."""
+    from crm_kit.errors import ValidationFailed
+    from crm_kit.runtime.events import EventType
+
+    class Payload(Schema):
+        item_id = fields.String(attribute="id", required=True)
+        name = fields.String(required=True)
+        owner = fields.String(required=True, allow_none=True)
+        count = fields.Integer(required=True)
+
+    event = EventType("thing_made", Payload)
+    template = {"id": None, "name": None, "owner": "u1", "count": 0}
+    dump = event.dumper_sharing(template, {"id", "name", "count"})
+    rows = [dict(template, id=f"r{i}", name=f"n{i}", count=i) for i in range(3)]
+    assert [dump(row) for row in rows] == [event.dump(row) for row in rows]
+
+    def refusal(fn, row):
+        with pytest.raises(ValidationFailed) as caught:
+            fn(row)
+        return caught.value.errors
+
+    for bad in (dict(rows[0], name=None), dict(rows[1], id=None)):
+        assert refusal(dump, bad) == refusal(event.dump, bad)
+    assert dump(rows[2]) == event.dump(rows[2])       # (still fine after a refusal)
+
+
 def test_audit_created_sharing_equals_created_row_by_row():
     import datetime as dt
 

@@ -304,6 +304,30 @@ def test_bulk_insert_writes_what_the_orm_writes(make_db, backend):
     assert got == {row["id"]: row for row in rows}
 
 
+@pytest.mark.parametrize("backend", ["postgresql"])     # (SQLite: the ORM's executemany, a None as JSON null)
+def test_bulk_insert_json_columns_as_written(make_db, backend, monkeypatch):
+    """A JSON column's value is stored as its JSON text (on PostgreSQL apart from the other columns,
+    texts separated by a control character JSON always escapes): a lone NULL, texts holding that
+    character, a new line or quotes, and several statements' rows in one round trip."""
+    from sqlalchemy import text
+
+    import crm_kit.records.db as db_module
+    from crm_kit.records.db import bulk_insert, bulk_insert_all, json_text
+
+    monkeypatch.setattr(db_module, "BULK_CHUNK", 2)
+    db = make_db(Base, "test", backend=backend)
+    docs = [{"sep": "a\x1eb", "nl": "x\ny", "q": 'say "hi"'}, None, {"n": [1, None]}, {}, {"s": "\x1e"}]
+    rows = [{"id": f"w{i}", "name": f"n{i}", "doc": doc} for i, doc in enumerate(docs)]
+    with db.session() as s:
+        bulk_insert(s.connection(), Wide.__table__, [{"id": "lone", "name": None, "doc": None}])
+        bulk_insert_all(s.connection(), [(Wide.__table__, rows), (Thing.__table__, [{"id": "t9", "name": "x"}])])
+        s.commit()
+    with db.session() as s:
+        got = dict(s.execute(text("SELECT id, CAST(doc AS TEXT) FROM wide")).all())
+        assert s.get(Thing, "t9").name == "x"
+    assert got == {"lone": None, **{row["id"]: None if row["doc"] is None else json_text(row["doc"]) for row in rows}}
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_bulk_insert_refuses_what_the_column_refuses(make_db, backend):
     """Values are cast to the column's type without its length (PostgreSQL): the INSERT still refuses

@@ -87,21 +87,29 @@ def prepare_chunk(session_factory, state: ImportState, principal: Principal, ent
         if errors is not None:
             entry.update(outcome="invalid", errors=errors)
             continue
-        fields = row.customer
-        tags = fields.pop("tags")
-        keys = [("name", normalize_name(fields["name"]), "name")]
-        mobile_key, telephone_key = normalize_phone(fields.get("mobile")), normalize_phone(fields.get("telephone"))
-        keys += [("phone", k, f) for k, f in ((mobile_key, "mobile"), (telephone_key, "telephone")) if k]
-        contact_key = normalize_phone(row.contact.get("phone")) if row.contact else None
-        if contact_key:
-            keys.append(("contact_phone", contact_key, "contact_phone"))
-        customer = dict(fields, name_key=keys[0][1], mobile_key=mobile_key, telephone_key=telephone_key)
-        contact = dict(row.contact, phone_key=contact_key) if row.contact else None
-        built.append(Built(entry, customer, tags, contact, keys))
+        customer = row.customer          # (the loaded row's own dicts: given their keys here)
+        tags = customer.pop("tags")
+        name_key = normalize_name(customer["name"])
+        mobile_key, telephone_key = normalize_phone(customer.get("mobile")), normalize_phone(customer.get("telephone"))
+        keys = [("name", name_key, "name")]
+        if mobile_key:
+            keys.append(("phone", mobile_key, "mobile"))
+        if telephone_key:
+            keys.append(("phone", telephone_key, "telephone"))
+        contact = row.contact
+        contact_key = None
+        if contact:
+            contact_key = normalize_phone(contact.get("phone"))
+            if contact_key:
+                keys.append(("contact_phone", contact_key, "contact_phone"))
+            contact["phone_key"] = contact_key
+        customer["name_key"], customer["mobile_key"], customer["telephone_key"] = name_key, mobile_key, telephone_key
+        built.append(Built(entry, customer, tags, contact or None, keys))
     wanted = {"name": set(), "phone": set(), "contact_phone": set()}
+    seen = state.seen
     for b in built:
         for kind, key, _ in b.keys:
-            if (kind, key) not in state.seen:
+            if (kind, key) not in seen:
                 wanted[kind].add(key)
     found = {}
     if any(wanted.values()):

@@ -209,9 +209,14 @@ def row_values(header: Header, values: list[str]) -> dict[str, str]:
     out = {}
     for target, indexes, separator, translate in header.plan:
         if separator is None:
-            text = next((cell for i in indexes if (cell := values[i].strip())), None)
-            if text is None:
-                continue
+            if len(indexes) == 1:            # (most fields: one column)
+                text = values[indexes[0]].strip()
+                if not text:
+                    continue
+            else:
+                text = next((cell for i in indexes if (cell := values[i].strip())), None)
+                if text is None:
+                    continue
         else:
             parts = [cell for i in indexes if (cell := values[i].strip())]
             if not parts:

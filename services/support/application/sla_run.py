@@ -3,7 +3,8 @@ and ``dry_run``, by admins and support leads) raises, as of ``as_of``, each cloc
 breach once (``domain.sla.new_flags``; a ``ticket_sla_flags`` row, unique per ticket, clock and kind).
 
 The candidates are the tickets whose ``next_sla_check_at`` has come: one indexed query
-(``ix_tickets_next_sla_check``), in keyset batches by (time, id), each batch one short transaction;
+(``ix_tickets_next_sla_check``, :func:`due_batch`), in keyset batches by (time, id), each batch a range
+of the index from where the last ended, and one short transaction;
 the domain decides each ticket, and ``next_sla_check_at`` moves on to its next warning or deadline
 (or null: nothing left to watch), so a second run as of the same time finds nothing. Each flag is
 audited (action ``sla_flag``, ``changes.sla_rule``: the rule and its inputs) and raises
@@ -16,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from sqlalchemy import and_, or_, select, true
+from sqlalchemy import select, tuple_
 
 from crm_kit.context import Principal
 from crm_kit.errors import Forbidden
@@ -63,17 +64,12 @@ def flag_sla(uow: UnitOfWork, as_of: dt.datetime | None = None, principal: Princ
     """``{"as_of", "checked", "count", "flags", "events"}``; ``principal``: whose groups (default the
     platform: every ticket)."""
     as_of = as_of or utcnow()
-    scope = true() if principal is None or principal.is_admin else Ticket.group_id.in_(group_ids_of(principal, LEAD))
-    due = and_(Ticket.next_sla_check_at.is_not(None), Ticket.next_sla_check_at <= as_of, scope)
+    scope = None if principal is None or principal.is_admin else Ticket.group_id.in_(group_ids_of(principal, LEAD))
     checked, raised, events = 0, [], Counter()
     after: tuple | None = None
     while True:
         with uow:
-            stmt = select(Ticket).where(due)
-            if after is not None:
-                stmt = stmt.where(or_(Ticket.next_sla_check_at > after[0],
-                                      and_(Ticket.next_sla_check_at == after[0], Ticket.id > after[1])))
-            batch = uow.session.scalars(stmt.order_by(Ticket.next_sla_check_at, Ticket.id).limit(batch_size)).all()
+            batch = uow.session.scalars(due_batch(select(Ticket), as_of, after, batch_size, scope)).all()
             if not batch:
                 break
             after = (batch[-1].next_sla_check_at, batch[-1].id)
@@ -86,6 +82,20 @@ def flag_sla(uow: UnitOfWork, as_of: dt.datetime | None = None, principal: Princ
             uow.commit()
     return {"as_of": as_of, "checked": checked, "count": len(raised), "flags": raised[:MAX_LISTED],
             "events": dict(events)}
+
+
+def due_batch(stmt, as_of: dt.datetime, after: tuple | None = None, batch_size: int = BATCH_SIZE, scope=None):
+    """``stmt`` (``select(Ticket)``, or the columns a caller needs) limited to the next batch of the
+    tickets due as of ``as_of``, by (``next_sla_check_at``, id), after the key ``after`` of the last
+    batch. The keyset is a row-value comparison, so that each batch starts where the last ended in
+    ``ix_tickets_next_sla_check`` (its range; an ``a > x OR (a = x AND id > y)`` is no range for
+    SQLite: each batch walked the index again from its start)."""
+    stmt = stmt.where(Ticket.next_sla_check_at.is_not(None), Ticket.next_sla_check_at <= as_of)
+    if scope is not None:
+        stmt = stmt.where(scope)
+    if after is not None:
+        stmt = stmt.where(tuple_(Ticket.next_sla_check_at, Ticket.id) > tuple_(*after))
+    return stmt.order_by(Ticket.next_sla_check_at, Ticket.id).limit(batch_size)
 
 
 def _judge(uow: UnitOfWork, ticket: Ticket, as_of: dt.datetime) -> list[tuple[str, str]]:

@@ -24,7 +24,7 @@ from crm_kit.runtime.uow import UnitOfWork
 from services.support.application import kb_search, knowledge
 from services.support.application.access import for_read, for_write, read_clause
 from services.support.domain import knowledge as rules
-from services.support.models import KbArticle, Ticket
+from services.support.models import ARTICLE_SEARCH, TICKET_SEARCH, KbArticle, Ticket
 from services.support.schemas.knowledge import ArticleFromTicket, TicketSuggestionsOut
 
 CANDIDATES = 20
@@ -44,13 +44,11 @@ def ticket_suggestions(uow: UnitOfWork, principal: Principal, ticket_id: str) ->
         found = query_terms(rules.suggestion_text(ticket.subject, ticket.description), rules.SUGGESTION_TERMS)
         similar, articles = [], []
         if found:
-            stmt, rank = kb_search.tickets(session, found, "any")
-            stmt = stmt.where(Ticket.id != ticket.id, Ticket.status.in_(rules.ARTICLE_FROM),
-                              scope_clause(Ticket, principal, read_clause(principal)))
-            similar = session.execute(stmt.order_by(rank.desc(), Ticket.id.desc()).limit(CANDIDATES)).all()
-            stmt, rank = kb_search.articles(session, found, "any")
-            stmt = stmt.where(KbArticle.status == rules.PUBLISHED)
-            articles = session.execute(stmt.order_by(rank.desc(), KbArticle.id.desc()).limit(CANDIDATES)).all()
+            similar = kb_search.best(session, TICKET_SEARCH, Ticket, found, CANDIDATES, [
+                Ticket.id != ticket.id, Ticket.status.in_(rules.ARTICLE_FROM),
+                scope_clause(Ticket, principal, read_clause(principal))])
+            articles = kb_search.best(session, ARTICLE_SEARCH, KbArticle, found, CANDIDATES,
+                                      [KbArticle.status == rules.PUBLISHED])
         best = lambda rows: sorted(rows, key=lambda row: _closeness(ticket, *row), reverse=True)[:rules.SUGGESTIONS]  # noqa: E731
         return _suggestions.dump({
             "ticket_id": ticket.id, "terms": [t.text for t in found],

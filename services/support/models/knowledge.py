@@ -60,6 +60,9 @@ class KbArticle(Base):
               postgresql_where=text("source_ticket_id IS NOT NULL"), sqlite_where=text("source_ticket_id IS NOT NULL")),
         Index("uq_kb_articles_search_rowid", "search_rowid", unique=True,
               postgresql_where=text("search_rowid IS NOT NULL"), sqlite_where=text("search_rowid IS NOT NULL")),
+        # the search's join from the FTS5 index (kb_search): every column it reads (the filters, the id)
+        Index("ix_kb_articles_search_rowid_filters", "search_rowid", "status", "category", "product_id", "id",
+              postgresql_where=text("search_rowid IS NOT NULL"), sqlite_where=text("search_rowid IS NOT NULL")),
     )
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from crm_kit.context import Principal
 from crm_kit.errors import Duplicate, Forbidden, InvalidState, NotFound, ValidationFailed
+from crm_kit.records import fulltext
 from services.support.application import actions, groups, knowledge, suggestions, tickets
 from services.support.models import Base
 
@@ -74,6 +75,21 @@ def test_search_pages_best_first_with_a_keyset_cursor(kb):
     assert ranks == sorted(ranks, reverse=True)
     with pytest.raises(ValidationFailed):
         _search(kb, "退款", cursor="bm90LWEtY3Vyc29y")
+
+
+def test_a_query_matching_more_articles_than_are_ranked_ranks_the_newest_of_those_the_reader_may_see(
+        kb, monkeypatch):
+    monkeypatch.setattr(fulltext, "RANKED_AT_MOST", 3)
+    best = _article(kb, "退款 退款 退款", "退款 退款 退款 退款")          # the best match, and the oldest
+    newer = [_article(kb, f"退款 {i}", "流程")["id"] for i in range(4)]
+    _article(kb, "退款 退款 草稿", "退款 退款", publish=False)             # the newest: a draft
+    page = _search(kb, "退款", limit=2)
+    seen = page["items"] + _search(kb, "退款", limit=2, cursor=page["next_cursor"])["items"]
+    # the three newest published ones (the reader's filter before the cap), best first, paged
+    assert sorted(a["id"] for a in seen) == sorted(newer[1:])
+    assert [a["rank"] for a in seen] == sorted((a["rank"] for a in seen), reverse=True)
+    monkeypatch.setattr(fulltext, "RANKED_AT_MOST", 100)                 # below the cap: every match ranked
+    assert [a["id"] for a in _search(kb, "退款")["items"]][0] == best["id"]
 
 
 def test_drafts_are_support_staffs_and_writing_is_theirs(kb):

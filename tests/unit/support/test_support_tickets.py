@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import select, text
 
 from crm_kit.context import Principal
 from crm_kit.errors import Forbidden, InvalidState, NotFound
 from crm_kit.ids import new_id
+from crm_kit.runtime.preview import PreviewUnitOfWork
 from services.support.application import (
     actions,
     comments,
@@ -155,6 +157,35 @@ def test_the_timer_flags_each_warning_and_breach_once_and_a_dry_run_writes_nothi
     entries = [e for e in tickets.ticket_history(db.uow(), ADMIN, ticket["id"])["items"] if e["action"] == "sla_flag"]
     assert any("sla_rule" in e["changes"] for e in entries)
     assert tickets.get_ticket(db.uow(), ADMIN, ticket["id"])["next_sla_check_at"] is None
+
+
+def test_the_timer_batches_walk_the_due_tickets_once_each_through_ties_and_as_ranges_of_the_index(db):
+    opened = [_open(db)["id"] for _ in range(5)]
+    at = dt.datetime(2026, 3, 2, 9, tzinfo=UTC)
+    when = {opened[0]: at, opened[1]: at, opened[2]: at, opened[3]: at - dt.timedelta(hours=1),
+            opened[4]: at + dt.timedelta(seconds=1)}                      # the last one not due yet
+    with db.session() as s:
+        for ticket in s.query(Ticket).filter(Ticket.id.in_(opened)):
+            ticket.next_sla_check_at = when[ticket.id]
+        s.commit()
+    previewed: list = []
+    run = sla_run.flag_sla(PreviewUnitOfWork.of(db.uow(), previewed), at, batch_size=1)
+    assert run["checked"] == 4                                            # three at the same time: none lost
+    walked, after = [], None
+    with db.session() as s:
+        while batch := s.execute(sla_run.due_batch(select(Ticket.next_sla_check_at, Ticket.id), at, after, 2)).all():
+            walked += [row.id for row in batch]
+            after = tuple(batch[-1])
+        assert sorted(walked) == sorted(opened[:4]) and len(walked) == 4
+        stmt = sla_run.due_batch(select(Ticket.next_sla_check_at, Ticket.id), at, (at, opened[0]))
+        plan = " ".join(r[-1] for r in s.execute(text(f"EXPLAIN QUERY PLAN {_literal(stmt)}")))
+    # a later batch is a range of the index from the last key (not a walk from its start again)
+    assert "COVERING INDEX ix_tickets_next_sla_check ((next_sla_check_at,id)>(" in plan
+
+
+def _literal(stmt) -> str:
+    from sqlalchemy.dialects import sqlite
+    return str(stmt.compile(dialect=sqlite.dialect(), compile_kwargs={"literal_binds": True}))
 
 
 def test_who_may_run_the_sla_rule_and_change_configuration(db):
