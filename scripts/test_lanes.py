@@ -52,12 +52,14 @@ def run_lane(name: str, steps, extra: list[str], echo: bool, results: dict) -> N
             if echo:
                 sys.stdout.write(header)
                 sys.stdout.flush()
-            proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                    text=True, bufsize=1)
-            for line in proc.stdout:
-                log.write(line)
+            proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            # as it comes, not a line at a time: pytest's progress dots end their line every 72 tests
+            while chunk := os.read(proc.stdout.fileno(), 65536):
+                text = chunk.decode(errors="replace")
+                log.write(text)
+                log.flush()
                 if echo:
-                    sys.stdout.write(line)
+                    sys.stdout.write(text)
                     sys.stdout.flush()
             rc = proc.wait()
             if rc not in (0, 5):           # 5: nothing collected (a selection that is empty)

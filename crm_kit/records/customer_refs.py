@@ -28,8 +28,9 @@ import datetime as dt
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Integer, String, select
+from sqlalchemy import Integer, String, bindparam, select
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm.util import identity_key
 
 from crm_kit.records.db import UtcDateTime, utcnow
 
@@ -64,16 +65,31 @@ class CustomerRefs:
     def __init__(self, ref_model: type, base, follow: Follow,
                  on_moved: Callable[["UnitOfWork", object, str, dt.datetime], None] | None = None):
         self.ref_model, self.base, self.follow, self.on_moved = ref_model, base, follow, on_moved
+        self._merged_into_stmt = None
 
     def current_customer_id(self, session, customer_id: str) -> str:
         """The id a record naming ``customer_id`` holds now: the end of its chain of merges."""
         chain = [customer_id]
         for _ in range(MAX_CHAIN):
-            ref = session.get(self.ref_model, chain[-1])
-            if ref is None or ref.merged_into is None or ref.merged_into in chain:
+            merged_into = self._merged_into(session, chain[-1])
+            if merged_into is None or merged_into in chain:
                 break
-            chain.append(ref.merged_into)
+            chain.append(merged_into)
         return chain[-1]
+
+    def _merged_into(self, session, customer_id: str) -> str | None:
+        """``merged_into`` of the reference as ``session.get`` reads it (the instance this session
+        holds, else the row), without making an instance of a row only read (every use case
+        storing a customer id asks, most often of a customer never merged: no row)."""
+        held = session.identity_map.get(identity_key(self.ref_model, customer_id))
+        if held is not None:
+            return held.merged_into
+        stmt = self._merged_into_stmt
+        if stmt is None:
+            table = self.ref_model.__table__
+            stmt = self._merged_into_stmt = select(table.c.merged_into).where(
+                table.c.customer_id == bindparam("customer_id"))
+        return session.execute(stmt, {"customer_id": customer_id}).scalar()
 
     def holders(self) -> list[type]:
         """Every table of the context holding a customer id (not as its key)."""

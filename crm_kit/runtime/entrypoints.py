@@ -57,7 +57,7 @@ from crm_kit.context import (
 )
 from crm_kit.errors import BadRequest, CrmError, Forbidden, ValidationFailed
 from crm_kit.ids import new_id
-from crm_kit.runtime import metrics, tracing
+from crm_kit.runtime import metrics, tracing, wire_json
 from crm_kit.runtime.amqp import ConfirmingPublisher, HandlerQueue
 from crm_kit.runtime.events import EnvelopeSchema
 from crm_kit.runtime.queue_consumer import CrmQueueConsumer
@@ -65,6 +65,7 @@ from crm_kit.runtime.transient import is_transient, unavailable
 from crm_kit.runtime.uow import AlreadyHandled, DuplicateEvent
 
 log = logging.getLogger(__name__)
+wire_json.register()     # RPC messages as JSON through orjson (same content type, same values)
 
 PERMANENT_ERRORS = (ValidationFailed, BadRequest)
 TRANSIENT_BACKOFF_MAX = 30.0      # seconds between tries while the database or broker is away

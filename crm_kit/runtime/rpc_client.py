@@ -47,7 +47,7 @@ from nameko.rpc import MethodProxy, ReplyListener, RpcProxy
 
 from crm_kit.context import DEADLINE, DEADLINE_HEADER, IDEMPOTENCY_KEY, REQUEST_KEY_HEADER
 from crm_kit.errors import CrmError, ServiceUnavailable
-from crm_kit.runtime import metrics, tracing
+from crm_kit.runtime import metrics, tracing, wire_json
 from crm_kit.runtime.consumer_health import WatchedConsumer
 from crm_kit.runtime.transient import RETRY_AFTER_SECONDS, is_broker_error
 
@@ -58,6 +58,7 @@ _OWN_HEADERS = ("nameko.crm_",)   # worker context keys of the request being han
 
 
 log = logging.getLogger(__name__)
+wire_json.register()     # RPC messages as JSON through orjson (same content type, same values)
 
 
 class _AutoAckQueueConsumer(WatchedConsumer, QueueConsumer):

@@ -183,7 +183,9 @@ def test_an_operator_previews_and_runs_the_job_now(platform, db, crew):
     again = crm(platform, "run", "leads", "recycle_pools", "--as-of", later)                # idempotent
     assert again["result"] == {"recycled": {}} and len(recycled_events(db, fresh["id"])) == 1
 
-    [listed] = crm(platform, "list", "leads", "--limit", "50")
+    jobs = {j["job"]: j for j in crm(platform, "list", "leads", "--limit", "50")}
+    assert set(jobs) == {"recycle_pools", "work_jobs_housekeeping"}      # its rule, and the kit's (work jobs)
+    listed = jobs["recycle_pools"]
     assert (listed["service"], listed["job"], listed["every_seconds"]) == ("leads", "recycle_pools", PERIOD)
     manual = [r for r in listed["runs"] if r["trigger"] == "manual"]
     assert [r["id"] for r in manual] == [again["run_id"], done["run_id"]]

@@ -9,7 +9,7 @@ bound at each call.
 """
 from __future__ import annotations
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, null, select, union_all
 
 from crm_kit.records.schemas import nested_dumper
 from services.sales.domain import approvals as rules
@@ -45,6 +45,14 @@ _PENDING_WITH_STEPS = (
     .order_by(ApprovalRequestStep.position, ApprovalStepApprover.user_id))
 _CC = (select(ApprovalRequestCc.user_id).where(ApprovalRequestCc.request_id == bindparam("request_id"))
        .order_by(ApprovalRequestCc.user_id))
+# a request's decisions and the people copied, in one round trip (a decision reads both): the cc rows
+# are those without a decision id
+_D = ApprovalDecision
+_DECISIONS_AND_CC = union_all(
+    select(_D.id, _D.request_id, _D.position, _D.user_id, _D.decision, _D.comment, _D.decided_at)
+    .where(_D.request_id == bindparam("request_id")),
+    select(null(), ApprovalRequestCc.request_id, null(), ApprovalRequestCc.user_id, null(), null(), null())
+    .where(ApprovalRequestCc.request_id == bindparam("request_id")))
 
 
 # -- a subject's requests ----------------------------------------------------------
@@ -117,7 +125,8 @@ def load_view(session, request: ApprovalRequest) -> View:
 
 def pending_view(session, subject_kind: str, subject_id: str) -> View | None:
     """The subject's pending request as ``load_view`` reads it (None when none is pending): the
-    request, its steps and their approvers in one query, then its decisions and the people copied."""
+    request, its steps and their approvers in one query, then its decisions and the people copied
+    in another (``_DECISIONS_AND_CC``)."""
     rows = session.execute(_PENDING_WITH_STEPS, {"subject_kind": subject_kind, "subject_id": subject_id}).all()
     if not rows:
         return None
@@ -131,10 +140,14 @@ def pending_view(session, subject_kind: str, subject_id: str) -> View | None:
             steps.append(step)
         if approver is not None:
             approvers.setdefault(approver.step_id, []).append(approver)
-    decisions = list(session.scalars(_DECISIONS, {"request_id": request.id}))
+    decisions, cc = [], []
+    for row in session.execute(_DECISIONS_AND_CC, {"request_id": request.id}):
+        if row.id is None:
+            cc.append(row.user_id)
+        else:       # (as read: decisions are never changed, only added)
+            decisions.append(ApprovalDecision(**row._mapping))
     decisions += carried_decisions(session, steps)
-    cc = session.scalars(_CC, {"request_id": request.id}).all()
-    return View(request, steps, approvers, decisions, list(cc))
+    return View(request, steps, approvers, decisions, sorted(cc))
 
 
 def carried_decisions(session, steps) -> list[ApprovalDecision]:

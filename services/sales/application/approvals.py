@@ -92,10 +92,8 @@ def submit(uow: UnitOfWork, principal: Principal, org: OrgChart, *, subject_kind
                            {"action": "submit", "current_state": rules.PENDING}) from None
     view = View(request, [], {}, [], sorted(plan.cc_user_ids))
     for step in plan.steps:
-        _add_step(session, request, step, plan, previous, principal, now, view)
-    for user_id in plan.cc_user_ids:
-        session.add(ApprovalRequestCc(request_id=request.id, user_id=user_id))
-    # (the steps, approvers and cc rows go with the subject's own flush, or the commit's)
+        _add_step(request, step, plan, previous, principal, now, view)
+    _insert_with_commit(uow, view, [ApprovalRequestCc(request_id=request.id, user_id=u) for u in plan.cc_user_ids])
     if plan.current is not None:
         _emit_requested(uow, request, plan.steps[plan.current], view.cc_user_ids)
     else:
@@ -140,7 +138,7 @@ def decide(uow: UnitOfWork, principal: Principal, org: OrgChart, *, subject_kind
     approvers[me].decision = decision
     made = ApprovalDecision(id=new_id(), request_id=request.id, position=step.position, user_id=me,
                             decision=decision, comment=comment, decided_at=now)
-    session.add(made)
+    uow.insert(ApprovalDecision.__table__, [_row(made)])     # (with the commit: nothing reads it back before)
     view.decisions.append(made)
     outcome = rules.step_outcome("any" if override else step.mode, list(approvers),
                                  {u: a.decision for u, a in approvers.items() if a.decision})
@@ -253,8 +251,9 @@ def _previous_round(session, previous: ApprovalRequest | None) -> rules.Previous
     return rules.PreviousRound(previous.id, previous.flow_id, previous.state, rejected, previous.flow_version)
 
 
-def _add_step(session, request, step: rules.ResolvedStep, plan: rules.Plan, previous, principal, now,
-              view: View) -> None:
+def _add_step(request, step: rules.ResolvedStep, plan: rules.Plan, previous, principal, now, view: View) -> None:
+    """The request's step, its approvers and (a skipped step) its decision, kept in ``view``: written
+    with the commit (``_insert_with_commit``)."""
     carried = step.position < plan.carried
     state = (rules.APPROVED if carried else rules.SKIPPED if step.skipped
              else rules.PENDING if step.position == plan.current else rules.WAITING)
@@ -262,20 +261,32 @@ def _add_step(session, request, step: rules.ResolvedStep, plan: rules.Plan, prev
                               mode=step.mode, source=step.source, state=state,
                               carried_from_request_id=previous.id if carried else None,
                               decided_at=now if state in (rules.APPROVED, rules.SKIPPED) else None)
-    session.add(row)
     view.steps.append(row)
     approvers = view.approvers.setdefault(row.id, [])
     for user_id in step.approver_ids:
-        approver = ApprovalStepApprover(step_id=row.id, user_id=user_id, request_id=request.id, decision=None)
-        session.add(approver)
-        approvers.append(approver)
+        approvers.append(ApprovalStepApprover(step_id=row.id, user_id=user_id, request_id=request.id, decision=None))
     approvers.sort(key=by_user)
     if state == rules.SKIPPED:
-        skip = ApprovalDecision(id=new_id(), request_id=request.id, position=step.position,
-                                user_id=principal.user_id, decision="skip", decided_at=now,
-                                comment="The submitter was this step's only approver.")
-        session.add(skip)
-        view.decisions.append(skip)
+        view.decisions.append(ApprovalDecision(id=new_id(), request_id=request.id, position=step.position,
+                                               user_id=principal.user_id, decision="skip", decided_at=now,
+                                               comment="The submitter was this step's only approver."))
+
+
+def _row(obj) -> dict:
+    """A new (unaudited) engine row's values, for ``uow.insert``."""
+    return {column.key: getattr(obj, column.key) for column in type(obj).__table__.columns}
+
+
+def _insert_with_commit(uow: UnitOfWork, view: View, cc: list[ApprovalRequestCc]) -> None:
+    """A new request's steps, their approvers, the people copied and the decisions of the steps
+    skipped, written with the unit of work's commit (in the round trip of its outbox rows, after the
+    request's own flush), not by the ORM row by row: nothing reads them back before (the subject's
+    reply dumps ``view``), and none of them is audited (the request's own entry is)."""
+    for model, objs in ((ApprovalRequestStep, view.steps),
+                        (ApprovalStepApprover, [a for step in view.steps for a in view.approvers[step.id]]),
+                        (ApprovalRequestCc, cc), (ApprovalDecision, view.decisions)):
+        if objs:
+            uow.insert(model.__table__, [_row(obj) for obj in objs])
 
 
 def _pending_or_raise(session, subject_kind: str, subject_id: str, action: str) -> ApprovalRequest:

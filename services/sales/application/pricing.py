@@ -17,7 +17,10 @@ from crm_kit.errors import ValidationFailed
 from services.sales.domain.pricing import ListPrice, PricedProduct, choose_price, list_in_force
 from services.sales.models.products import PriceList, PriceListPrice, Product
 
-_PRODUCTS = select(Product).where(Product.id.in_(bindparam("ids", expanding=True)))   # (made once)
+# (made once; the columns pricing reads, as rows: no Product instances to build and track)
+_P = Product.__table__.c
+_PRODUCTS = (select(_P.id, _P.sku, _P.name, _P.unit, _P.unit_price, _P.currency, _P.active)
+             .where(_P.id.in_(bindparam("ids", expanding=True))))
 
 
 def unit_prices(session, product_ids: list[str], *, price_list_id: str | None, currency: str | None,
@@ -31,7 +34,7 @@ def unit_prices(session, product_ids: list[str], *, price_list_id: str | None, c
             raise ValidationFailed.from_messages({"price_list_id": [f"Unknown price list {price_list_id}."]})
     if not ids:
         return {}
-    products = {p.id: p for p in session.scalars(_PRODUCTS, {"ids": ids})}
+    products = {p.id: p for p in session.execute(_PRODUCTS, {"ids": ids})}
     for product_id in ids:
         product = products.get(product_id)
         if product is None:
