@@ -42,7 +42,8 @@ from sqlalchemy.orm import Session, attributes
 
 from crm_kit.context import current_principal, current_request_id
 from crm_kit.ids import new_id
-from crm_kit.records.db import bulk_insert, utcnow
+from crm_kit.records.bulk import bulk_insert
+from crm_kit.records.db import utcnow
 from crm_kit.records.pagination import decode_cursor, encode_cursor
 from crm_kit.records.schemas import ListQuery, load, page_of
 

@@ -40,7 +40,8 @@ from typing import Callable
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import sessionmaker
 
-from crm_kit.records.db import one_of, utcnow
+from crm_kit.records.bulk import one_of
+from crm_kit.records.db import utcnow
 from crm_kit.runtime import metrics, tracing
 from crm_kit.runtime.amqp import ConfirmingPublisher, event_exchange
 from crm_kit.runtime.transient import is_transient

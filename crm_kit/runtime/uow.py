@@ -48,7 +48,8 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from crm_kit.errors import ServiceUnavailable, StaleVersion
 from crm_kit.records import audit
-from crm_kit.records.db import bulk_insert_all, utcnow
+from crm_kit.records.bulk import bulk_insert_all
+from crm_kit.records.db import utcnow
 from crm_kit.runtime import tracing
 from crm_kit.runtime.events import EventType, envelopes, exchange_name
 
@@ -215,7 +216,7 @@ class UnitOfWork:
         return self.audit
 
     def insert(self, table, rows: list[dict]) -> None:
-        """Rows written without the ORM (``crm_kit.records.db.bulk_insert``) when we commit, with the
+        """Rows written without the ORM (``crm_kit.records.bulk.bulk_insert``) when we commit, with the
         outbox rows: on PostgreSQL, one round trip for all of them. A constraint they break
         fails the commit."""
         self._inserts.append((table, rows))

@@ -79,7 +79,7 @@ class ServiceDb:
 def make_db(tmp_path):
     """``make_db(Base, "leads")`` -> a :class:`ServiceDb` on a fresh SQLite file;
     ``backend="postgresql"``: on a fresh PostgreSQL database (skipped where none is reachable),
-    for the code paths that differ by dialect (``crm_kit.records.db.bulk_insert``)."""
+    for the code paths that differ by dialect (``crm_kit.records.bulk.bulk_insert``)."""
     created: list[ServiceDb] = []
     pg_urls: list[dict] = []
 

@@ -269,7 +269,7 @@ def test_audit_values_are_json_safe():
         "a": "1.50", "b": "2024-01-02T00:00:00+00:00", "c": "2024-01-02", "d": ["x", 1]}
 
 
-# -- crm_kit.records.db.bulk_insert: rows written without the ORM read back as the ORM writes them ----------
+# -- crm_kit.records.bulk.bulk_insert: rows written without the ORM read back as the ORM writes them ----------
 class Wide(Base):
     __tablename__ = "wide"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -285,7 +285,7 @@ class Wide(Base):
 def test_bulk_insert_writes_what_the_orm_writes(make_db, backend):
     """On PostgreSQL the rows travel as JSON (NULLs left out); every type reads back the same,
     a None as NULL and a null nested in a JSON value as itself."""
-    from crm_kit.records.db import bulk_insert, bulk_insert_all
+    from crm_kit.records.bulk import bulk_insert, bulk_insert_all
 
     db = make_db(Base, "test", backend=backend)
     at = dt.datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=dt.timezone.utc)
@@ -311,8 +311,8 @@ def test_bulk_insert_json_columns_as_written(make_db, backend, monkeypatch):
     character, a new line or quotes, and several statements' rows in one round trip."""
     from sqlalchemy import text
 
-    import crm_kit.records.db as db_module
-    from crm_kit.records.db import bulk_insert, bulk_insert_all, json_text
+    import crm_kit.records.bulk as db_module
+    from crm_kit.records.bulk import bulk_insert, bulk_insert_all, json_text
 
     monkeypatch.setattr(db_module, "BULK_CHUNK", 2)
     db = make_db(Base, "test", backend=backend)
@@ -334,7 +334,7 @@ def test_bulk_insert_refuses_what_the_column_refuses(make_db, backend):
     a text too long for the column and rounds a number to the column's scale, as the ORM's insert."""
     from sqlalchemy.exc import DataError
 
-    from crm_kit.records.db import bulk_insert
+    from crm_kit.records.bulk import bulk_insert
 
     db = make_db(Base, "test", backend=backend)
     with db.session() as s:
@@ -353,7 +353,7 @@ def test_one_of_matches_any_text(make_db, backend):
     commas, braces, spaces, ``NULL`` and non-ASCII text, and nothing else."""
     from sqlalchemy import select
 
-    from crm_kit.records.db import one_of
+    from crm_kit.records.bulk import one_of
 
     db = make_db(Base, "test", backend=backend)
     names = ['a"b', "c\\d", "{x,y}", "", " sp ", "NULL", "o'k", "中文"]

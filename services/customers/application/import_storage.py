@@ -6,9 +6,9 @@ what differs between PostgreSQL and SQLite.
   stretch) as the ORM would insert it -- the defaults read from the models (the one place those
   facts live) -- and the audit entries a flush would write for them, handed to the unit of work
   (``uow.insert``: written at commit with the outbox rows, on PostgreSQL in one round trip:
-  ``crm_kit.records.db.bulk_insert_all``).
+  ``crm_kit.records.bulk.bulk_insert_all``).
 - **Duplicate holders** of a chunk's keys in one query per key (a long ``IN`` list is one array
-  parameter on PostgreSQL: ``crm_kit.records.db.one_of``).
+  parameter on PostgreSQL: ``crm_kit.records.bulk.one_of``).
 - **Writers at once**: two chunks on PostgreSQL (each on its own connection); one on SQLite (one
   writer at a time; its lock wait would block an eventlet process).
 """
@@ -21,7 +21,7 @@ from sqlalchemy import select
 from crm_kit.context import Principal
 from crm_kit.ids import new_id
 from crm_kit.records import audit
-from crm_kit.records.db import one_of
+from crm_kit.records.bulk import one_of
 from crm_kit.runtime.uow import UnitOfWork
 from services.customers.models import Contact, Customer, CustomerOwnership, CustomerTag
 

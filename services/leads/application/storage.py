@@ -5,7 +5,7 @@ what differs between PostgreSQL and SQLite.
   as the ORM would insert it -- its defaults read from the model (``Lead``'s columns: the one place
   those facts live) -- and the audit entries a flush would write for them, handed to the unit of
   work (``uow.insert``: written at commit with the outbox rows, on PostgreSQL in one round trip:
-  ``crm_kit.records.db.bulk_insert_all``).
+  ``crm_kit.records.bulk.bulk_insert_all``).
 - **A unique index's refusal**: :func:`is_refusal` knows the error whichever way the statement went
   (the ORM, or the driver directly on PostgreSQL's bulk path).
 - **PostgreSQL's faster paths**: a long ``IN`` list as one array parameter (:func:`live_phone_holders`),
@@ -24,7 +24,7 @@ from sqlalchemy import select
 from crm_kit.context import Principal
 from crm_kit.ids import new_id
 from crm_kit.records import audit
-from crm_kit.records.db import one_of
+from crm_kit.records.bulk import one_of
 from crm_kit.runtime.uow import UnitOfWork, is_integrity_error
 from services.leads import domain
 from services.leads.models import Lead

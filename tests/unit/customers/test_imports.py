@@ -26,7 +26,7 @@ def db(make_db):
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def both_db(request, make_db):
-    """For what is written in bulk (``crm_kit.records.db.bulk_insert`` differs by dialect)."""
+    """For what is written in bulk (``crm_kit.records.bulk.bulk_insert`` differs by dialect)."""
     return make_db(Base, "customers", backend=request.param)
 
 

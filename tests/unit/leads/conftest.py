@@ -14,5 +14,5 @@ def db(make_db):
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def both_db(request, make_db):
-    """For what is written in bulk (``crm_kit.records.db.bulk_insert`` differs by dialect)."""
+    """For what is written in bulk (``crm_kit.records.bulk.bulk_insert`` differs by dialect)."""
     return make_db(Base, "leads", backend=request.param)
