@@ -41,6 +41,8 @@ def _backend(r: dict, sla_reps: int) -> list[str]:
     search, cpu = k["search_articles"], k.get("search_articles_cpu")
     run = r.get("from_run")
     out = [f"Figures of an earlier run of one backend: {run}.", ""] if isinstance(run, dict) else []
+    if isinstance(r.get("sla_from_run"), dict):       # a run of the search only (BENCH_TICKETS shrunk)
+        out += [f"The SLA timer's figures (and the tickets' load) are of an earlier run: {r['sla_from_run']}.", ""]
     out += [f"**SLA timer**: every due ticket ({s['due']:,} of {s['tickets']:,}) found in {s['find_due_max_s']} s at "
            f"worst of {sla_reps} walks (median {s['find_due_median_s']} s) against a target of < 1 s: "
            f"**{'met' if s['met'] else 'MISSED'}**"

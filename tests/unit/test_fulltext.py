@@ -4,6 +4,7 @@ of a ranked page, and the ranking each dialect chooses (bm25 on SQLite, ts_rank 
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from crm_kit.errors import ValidationFailed
@@ -54,8 +55,10 @@ def test_the_dialect_chooses_the_index_and_the_ranking():
     assert "kb_articles_fts.rowid = kb_articles.search_rowid" in lite or \
         "kb_articles.search_rowid = kb_articles_fts.rowid" in lite
     pg = _sql(ARTICLE_SEARCH.matching("postgresql", found), postgresql.dialect())
-    assert "ts_rank(kb_articles.search_vector, to_tsquery('simple'" in pg
-    assert "kb_articles.search_vector @@ to_tsquery('simple'" in pg and "bm25" not in pg
+    # the articles' vectors in their narrow table (covering the search's filters)
+    assert "ts_rank(kb_articles_search.search_vector, to_tsquery('simple'" in pg
+    assert "kb_articles_search.search_vector @@ to_tsquery('simple'" in pg and "bm25" not in pg
+    assert "JOIN kb_articles_search ON kb_articles_search.id = kb_articles.id" in pg
     with pytest.raises(ValueError):
         ARTICLE_SEARCH.matching("sqlite", [])
     with pytest.raises(ValueError):
@@ -68,10 +71,16 @@ def test_the_ranked_matches_are_the_newest_at_most_and_ranked_by_the_dialects_ra
     lite = _sql(ARTICLE_SEARCH.ranked("sqlite", found, "all", [published], cap=500), sqlite.dialect())
     assert "-bm25(kb_articles_fts, 1.0, 0.4) AS rank" in lite and "kb_articles.status = " in lite
     assert "ORDER BY kb_articles_fts.rowid DESC" in lite and "LIMIT " in lite
-    pg = _sql(ARTICLE_SEARCH.ranked("postgresql", found, "all", [published]), postgresql.dialect())
-    # the newest matches first (no ts_rank read for the others), then ranked
-    assert "ORDER BY kb_articles.id DESC" in pg and "ts_rank(matched.vector, to_tsquery('simple'" in pg
-    assert pg.index("ts_rank") < pg.index("kb_articles.search_vector @@") and "bm25" not in pg
+    pg = _sql(select(ranked := ARTICLE_SEARCH.ranked("postgresql", found, "all", [published])), postgresql.dialect())
+    # the newest matches first, from the narrow table, its copy of the filter's column: among the newest
+    # 2 * cap records if the cap is reached there, otherwise among every match in byte order; then ranked
+    assert "kb_articles." not in pg and "kb_articles_search.status = " in pg and "bm25" not in pg
+    assert "ORDER BY kb_articles_search.id DESC" in pg and 'ORDER BY kb_articles_search.id COLLATE "C" DESC' in pg
+    assert "AS MATERIALIZED" in pg and "ctid = any(CASE WHEN" in pg
+    assert pg.index("kb_articles_search.search_vector @@") < pg.index("ts_rank(kb_articles_search.search_vector")
+    assert list(ranked.c.keys()) == ["id", "rank"]
+    with pytest.raises(ValueError, match="not covered"):
+        ARTICLE_SEARCH.ranked("postgresql", found, "all", [ARTICLE_SEARCH.table.c.owner_id == "u1"])
 
 
 @pytest.mark.parametrize("state", [{"after": "x"}, {"after": "x", "rank": "1"}, {"after": "x", "rank": True},

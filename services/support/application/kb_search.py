@@ -4,7 +4,9 @@ SQLite, a ``tsvector`` with ``ts_rank`` on PostgreSQL, chosen by the session's d
 record's transaction:
 
 - an article is indexed whatever its status (support staff search their drafts too; the readers'
-  filter is the use case's), again when its title or body changes, and taken out when deleted;
+  filter is the use case's), again when its title or body changes, and taken out when deleted; on
+  PostgreSQL its status, category and product are copied beside its vector (the search filters on them
+  there: ``models.knowledge``), refiled when they change;
 - a ticket is indexed when it is resolved (its subject, description and resolution) and stays while
   resolved or closed; a reopened ticket is taken out until it is resolved again.
 """
@@ -63,6 +65,12 @@ def best(session, index, model, found: list[Term], n: int, filters=(), mode: str
 def article_changed(session, article: KbArticle) -> None:
     """After the article's flush: index what it says now."""
     ARTICLE_SEARCH.put(session, article)
+
+
+def article_refiled(session, article: KbArticle) -> None:
+    """After the article's flush, its words unchanged (published, unpublished, its category or product
+    changed): the copies of the search's filters beside its vector (PostgreSQL's narrow table)."""
+    ARTICLE_SEARCH.refile(session, article)
 
 
 def article_deleted(session, article: KbArticle) -> None:

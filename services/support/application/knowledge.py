@@ -95,6 +95,8 @@ def update_article(uow: UnitOfWork, principal: Principal, article_id: str, data:
         session.flush()
         if reindex:
             kb_search.article_changed(session, article)
+        else:
+            kb_search.article_refiled(session, article)
         return uow.commit(lambda: dump(article))
 
 
@@ -109,6 +111,7 @@ def _move(uow: UnitOfWork, principal: Principal, article_id: str, action: str, e
         article.updated_at = now
         uow.audit_action(action)
         session.flush()
+        kb_search.article_refiled(session, article)
         if action == "publish":
             uow.emit(KB_ARTICLE_PUBLISHED, article, occurred_at=now)
         return uow.commit(lambda: dump(article))

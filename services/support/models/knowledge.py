@@ -66,5 +66,7 @@ class KbArticle(Base):
     )
 
 
-ARTICLE_SEARCH = FullTextIndex(KbArticle.__table__, {"title": "A", "body": "B"})
+# on PostgreSQL the articles' vectors in the narrow table kb_articles_search with the filters' columns (0006)
+ARTICLE_SEARCH = FullTextIndex(KbArticle.__table__, {"title": "A", "body": "B"},
+                               covering=("status", "category", "product_id"))
 TICKET_SEARCH = FullTextIndex(Ticket.__table__, {"subject": "A", "description": "B", "resolution": "B"})
