@@ -11,7 +11,7 @@ reads the other's messages):
   (a datetime, date or time, a Decimal, bytes, a subclass of str / int / dict / list, a dataclass,
   a key that is not a string, an integer beyond 64 bits): then kombu's encoder, exactly as before
   (its ``{"__type__": ..., "__value__": ...}`` markers included). The bytes differ (no spaces,
-  non-ASCII text as UTF-8, not ``\\uXXXX``); the JSON value does not. (Two values no message of
+  non-ASCII text as UTF-8, not ``\\u`` escapes); the JSON value does not. (Two values no message of
   the platform holds would: a ``uuid.UUID`` goes as its string, not kombu's marker -- ids are
   strings here -- and a float that is not finite as null, not ``NaN``, which is not JSON.)
 - decoding: orjson, unless the message may hold one of kombu's markers (the text ``__type__``, or

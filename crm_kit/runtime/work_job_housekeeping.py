@@ -45,9 +45,9 @@ class Rules:
                    retention_days=max(1.0, env_float("WORK_JOB_RETENTION_DAYS", 30.0)))
 
 
-def upload_expired(created_at: dt.datetime, as_of: dt.datetime, timeout_seconds: float) -> bool:
-    """The rule ``upload_timeout``: an upload begun at ``created_at`` is over its time as of ``as_of``."""
-    return created_at <= as_of - dt.timedelta(seconds=timeout_seconds)
+def upload_deadline(as_of: dt.datetime, timeout_seconds: float) -> dt.datetime:
+    """The rule ``upload_timeout``: an upload begun at or before this time is over its time as of ``as_of``."""
+    return as_of - dt.timedelta(seconds=timeout_seconds)
 
 
 def housekeep(uow, as_of: dt.datetime, rules: Rules | None = None) -> dict:
@@ -77,15 +77,13 @@ def housekeep(uow, as_of: dt.datetime, rules: Rules | None = None) -> dict:
 
 
 def _expire_uploads(session, jobs, inputs, as_of: dt.datetime, rules: Rules) -> list[dict]:
-    limit = as_of - dt.timedelta(seconds=rules.upload_timeout_seconds)
+    limit = upload_deadline(as_of, rules.upload_timeout_seconds)
     rows = session.execute(select(jobs.c.id, jobs.c.kind, jobs.c.created_at)
                            .where(jobs.c.state == UPLOADING, jobs.c.created_at <= limit)
                            .order_by(jobs.c.created_at).limit(BATCH)).all()
     expired = []
     for row in rows:
-        created_at = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.timezone.utc)
-        if not upload_expired(created_at, as_of, rules.upload_timeout_seconds):
-            continue
+        created_at = row.created_at
         parts = session.execute(select(func.count()).select_from(inputs)
                                 .where(inputs.c.job_id == row.id)).scalar_one()
         inputs_of_rule = {"created_at": created_at.isoformat(), "timeout_seconds": rules.upload_timeout_seconds,

@@ -222,11 +222,7 @@ class WorkJobs:
         with self.session_factory() as session:
             counts = dict(session.execute(select(t.c.state, func.count()).group_by(t.c.state)).all())
             oldest = session.execute(select(func.min(t.c.created_at)).where(t.c.state == QUEUED)).scalar()
-        if isinstance(oldest, str):     # SQLite's min() of a column gives its stored text back
-            oldest = dt.datetime.fromisoformat(oldest)
-        if oldest is not None and oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=dt.timezone.utc)
-        return counts, oldest
+        return counts, oldest           # (min() keeps the column's type: an aware UTC datetime)
 
     # -- what users do ---------------------------------------------------------------------------
     def cancel(self, job_id, principal: Principal) -> dict:

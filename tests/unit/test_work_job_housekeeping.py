@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from crm_kit.runtime import work_jobs as wj
 from crm_kit.runtime.preview import PreviewUnitOfWork
 from crm_kit.runtime.work_job_batches import batch_row
-from crm_kit.runtime.work_job_housekeeping import Rules, housekeep, upload_expired
+from crm_kit.runtime.work_job_housekeeping import Rules, housekeep, upload_deadline
 from services.leads.models import Base
 from tests.unit.conftest import MEMBER_1
 
@@ -42,7 +42,7 @@ def _count(db, table: str, **where) -> int:
 @pytest.mark.parametrize("created_minutes_ago, expired", [(59, False), (60, True), (600, True)])
 def test_the_upload_timeout_rule(created_minutes_ago, expired):
     as_of = T0 + dt.timedelta(hours=2)
-    assert upload_expired(as_of - dt.timedelta(minutes=created_minutes_ago), as_of, 3600) is expired
+    assert (as_of - dt.timedelta(minutes=created_minutes_ago) <= upload_deadline(as_of, 3600)) is expired
 
 
 def test_an_upload_left_unfinished_fails_by_the_rule_naming_its_inputs(db):
